@@ -1,0 +1,1 @@
+"""The bundled research agent (ReAct loop over the search backend)."""

@@ -1,0 +1,54 @@
+"""Options shared by the stepdr-index commands: where data and domains live."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_SOURCE_DOMAINS = Path(__file__).resolve().parent.parent / "domains.yaml"
+
+
+def default_domains_file() -> Path:
+    """./domains.yaml when present, else the list shipped with stepdr."""
+    env = os.environ.get("STEPDR_DOMAINS")
+    if env:
+        return Path(env)
+    local = Path("domains.yaml")
+    return local if local.is_file() else _SOURCE_DOMAINS
+
+
+def data_option(f: F) -> F:
+    return click.option(
+        "--data",
+        "data_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=lambda: os.environ.get("STEPDR_DATA", "data"),
+        show_default="./data or $STEPDR_DATA",
+        help="Data directory (WARCs, mirrors, index versions).",
+    )(f)
+
+
+def domains_option(f: F) -> F:
+    return click.option(
+        "--domains",
+        "domains_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="domains.yaml to use [default: ./domains.yaml, else the shipped list].",
+    )(f)
+
+
+def mirrors_option(f: F) -> F:
+    return click.option(
+        "--mirrors",
+        "mirrors_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Directory of local site copies [default: DATA/mirrors].",
+    )(f)

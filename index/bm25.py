@@ -1,0 +1,73 @@
+"""BM25 over passages with tantivy: text, title and heading path, English stemming.
+
+Queries come from models and users, so they are hostile text: they are reduced
+to plain word tokens before tantivy's query parser sees them, and no query
+syntax of theirs is ever interpreted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import tantivy
+
+from .records import Passage
+
+DIRNAME = "bm25"
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+BOOSTS = {"title": 1.5, "headings": 2.0, "text": 1.0}
+
+
+def _schema() -> tantivy.Schema:
+    sb = tantivy.SchemaBuilder()
+    sb.add_integer_field("id", stored=True, indexed=True, fast=True)
+    for name in ("text", "title", "headings"):
+        sb.add_text_field(name, stored=False, tokenizer_name="en_stem")
+    return sb.build()
+
+
+def write_bm25(directory: Path, passages: Iterable[Passage], heap_mb: int = 256) -> int:
+    path = directory / DIRNAME
+    path.mkdir()
+    index = tantivy.Index(_schema(), path=str(path))
+    writer = index.writer(heap_size=heap_mb * 1024 * 1024, num_threads=1)
+    n = 0
+    for p in passages:
+        writer.add_document(
+            tantivy.Document(id=p.id, text=p.text, title=p.title, headings=" ".join(p.headings))
+        )
+        n += 1
+    writer.commit()
+    writer.wait_merging_threads()
+    return n
+
+
+def query_terms(query: str) -> list[str]:
+    """Plain lower-case word tokens: nothing tantivy could read as syntax."""
+    return [t.lower() for t in _TOKEN.findall(query)]
+
+
+class BM25Index:
+    def __init__(self, directory: Path) -> None:
+        self._index = tantivy.Index.open(str(directory / DIRNAME))
+        self._index.reload()
+
+    def count(self) -> int:
+        return int(self._index.searcher().num_docs)
+
+    def search(self, query: str, k: int) -> list[tuple[int, float]]:
+        """(passage id, score) pairs, best first; [] when the query has no words."""
+        terms = query_terms(query)
+        if not terms:
+            return []
+        q, _errors = self._index.parse_query_lenient(
+            " ".join(terms), list(BOOSTS), field_boosts=BOOSTS
+        )
+        searcher = self._index.searcher()
+        out = []
+        for score, address in searcher.search(q, k).hits:
+            doc = searcher.doc(address)
+            out.append((int(doc["id"][0]), float(score)))
+        return out

@@ -1,0 +1,123 @@
+"""Main-text extraction: HTML in, structured blocks out.  A pure function.
+
+trafilatura finds the main content and renders it as XML (headings, paragraphs,
+lists, tables, code); we walk that tree keeping the heading path, so every
+block knows which section it belongs to.  Definition lists (API docs) count as
+sections too: a ``<dt>`` is the heading of the ``<dd>`` that follows it.
+"""
+
+from __future__ import annotations
+
+import re
+
+import trafilatura
+from lxml import etree
+
+from .records import Block, ExtractedPage
+
+_WS = re.compile(r"\s+")
+_PILCROW = re.compile(r"\s*¶\s*$")
+
+
+def _clean(text: str) -> str:
+    return _PILCROW.sub("", _WS.sub(" ", text)).strip()
+
+
+def _text(el: etree._Element) -> str:
+    return _clean("".join(el.itertext()))
+
+
+def extract(html: str | bytes, url: str) -> ExtractedPage | None:
+    """Extract the main text of a page; None when the page has none."""
+    xml = trafilatura.extract(
+        html,
+        url=url,
+        output_format="xml",
+        include_tables=True,
+        include_comments=False,
+        include_images=False,
+        include_links=False,
+        with_metadata=True,
+        favor_recall=True,
+        deduplicate=False,
+    )
+    if not xml:
+        return None
+    root = etree.fromstring(xml.encode("utf-8"))
+    blocks: list[Block] = []
+    main = root.find("main")
+    if main is not None:
+        _walk(main, [], blocks)
+    if not blocks:
+        return None
+    title = _clean(root.get("title") or "") or (blocks[0].headings[:1] or ("",))[0]
+    return ExtractedPage(
+        url=url,
+        title=title,
+        lang=root.get("language") or None,
+        published=None,  # trafilatura's guess falls back to file dates; see DESIGN
+        blocks=tuple(blocks),
+    )
+
+
+def _walk(el: etree._Element, heads: list[tuple[int, str]], out: list[Block]) -> None:
+    """Append el's children as blocks; ``heads`` is the heading stack, changed in place."""
+    term: str | None = None
+    for child in el:
+        tag = child.tag
+        if tag == "head":
+            level = _level(child.get("rend"))
+            while heads and heads[-1][0] >= level:
+                heads.pop()
+            text = _text(child)
+            if text:
+                heads.append((level, text))
+        elif tag == "list" and child.get("rend") == "dl":
+            _walk_dl(child, heads, out)
+        elif tag == "item" and (child.get("rend") or "").startswith("dt"):
+            term = _text(child)
+        elif tag == "item" and (child.get("rend") or "").startswith("dd"):
+            sub = [*heads, (99, term)] if term else list(heads)
+            _walk(child, sub, out)
+            term = None
+        elif tag == "list":
+            items = [_text(i) for i in child.iter("item")]
+            text = "\n".join(f"- {t}" for t in items if t)
+            _emit(out, "list", text, heads)
+        elif tag == "table":
+            rows = [" | ".join(_text(c) for c in row) for row in child.iter("row")]
+            _emit(out, "table", "\n".join(r for r in rows if r.strip(" |")), heads)
+        elif tag in ("code", "quote"):
+            _emit(out, "code", _text(child), heads)
+        elif tag == "p":
+            _emit(out, "paragraph", _text(child), heads)
+        elif len(child):
+            _walk(child, heads, out)
+        else:
+            _emit(out, "paragraph", _text(child), heads)
+
+
+def _walk_dl(dl: etree._Element, heads: list[tuple[int, str]], out: list[Block]) -> None:
+    terms: list[str] = []
+    for item in dl:
+        rend = item.get("rend") or ""
+        if rend.startswith("dt"):
+            terms.append(_text(item))
+        else:
+            # Several <dt> for one <dd> are alternative signatures: keep the fullest.
+            term = max(terms, key=len) if terms else None
+            _walk(item, [*heads, (99, term)] if term else list(heads), out)
+            if not len(item):
+                _emit(out, "paragraph", _text(item), [*heads, (99, term)] if term else heads)
+            terms = []
+
+
+def _emit(out: list[Block], kind: str, text: str, heads: list[tuple[int, str]]) -> None:
+    if text:
+        out.append(Block(kind, text, tuple(h for _, h in heads)))
+
+
+def _level(rend: str | None) -> int:
+    if rend and len(rend) == 2 and rend[0] == "h" and rend[1].isdigit():
+        return int(rend[1])
+    return 6

@@ -1,0 +1,101 @@
+"""The passage store: SQLite, readable by passage id and by page URL."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from .records import Passage
+
+FILENAME = "passages.sqlite"
+
+_SCHEMA = """
+CREATE TABLE passages (
+    id INTEGER PRIMARY KEY, cite_id TEXT NOT NULL, url TEXT NOT NULL, domain TEXT NOT NULL,
+    title TEXT NOT NULL, headings TEXT NOT NULL, ordinal INTEGER NOT NULL, text TEXT NOT NULL,
+    authority REAL NOT NULL, tier INTEGER, fetched TEXT NOT NULL, published TEXT, lang TEXT
+);
+CREATE INDEX passages_url ON passages (url, ordinal);
+"""
+_COLUMNS = (
+    "id, cite_id, url, domain, title, headings, ordinal, text, authority, tier, fetched, "
+    "published, lang"
+)
+
+
+def _row(p: Passage) -> tuple[object, ...]:
+    return (
+        p.id, p.cite_id, p.url, p.domain, p.title, json.dumps(list(p.headings)), p.ordinal,
+        p.text, p.authority, p.tier, p.fetched, p.published, p.lang,
+    )  # fmt: skip
+
+
+def _passage(row: Sequence[object]) -> Passage:
+    return Passage(
+        id=int(row[0]),  # type: ignore[call-overload]
+        cite_id=str(row[1]),
+        url=str(row[2]),
+        domain=str(row[3]),
+        title=str(row[4]),
+        headings=tuple(json.loads(str(row[5]))),
+        ordinal=int(row[6]),  # type: ignore[call-overload]
+        text=str(row[7]),
+        authority=float(row[8]),  # type: ignore[arg-type]
+        tier=None if row[9] is None else int(row[9]),  # type: ignore[call-overload]
+        fetched=str(row[10]),
+        published=None if row[11] is None else str(row[11]),
+        lang=None if row[12] is None else str(row[12]),
+    )
+
+
+def write_store(directory: Path, passages: Iterable[Passage]) -> int:
+    """Write a new store; returns the passage count."""
+    path = directory / FILENAME
+    con = sqlite3.connect(path)
+    try:
+        con.executescript(_SCHEMA)
+        cur = con.executemany(
+            f"INSERT INTO passages ({_COLUMNS}) VALUES ({', '.join('?' * 13)})",
+            (_row(p) for p in passages),
+        )
+        con.commit()
+        n = con.execute("SELECT COUNT(*) FROM passages").fetchone()[0]
+        del cur
+    finally:
+        con.close()
+    return int(n)
+
+
+class PassageStore:
+    """Read-only access; safe to share between threads."""
+
+    def __init__(self, directory: Path) -> None:
+        uri = (directory / FILENAME).resolve().as_uri() + "?mode=ro"
+        self._con = sqlite3.connect(uri, uri=True, check_same_thread=False)
+
+    def count(self) -> int:
+        return int(self._con.execute("SELECT COUNT(*) FROM passages").fetchone()[0])
+
+    def get_many(self, ids: Sequence[int]) -> dict[int, Passage]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self._con.execute(f"SELECT {_COLUMNS} FROM passages WHERE id IN ({marks})", ids)
+        return {p.id: p for p in map(_passage, rows)}
+
+    def page(self, url: str) -> list[Passage]:
+        rows = self._con.execute(
+            f"SELECT {_COLUMNS} FROM passages WHERE url = ? ORDER BY ordinal", (url,)
+        )
+        return [_passage(r) for r in rows]
+
+    def stats(self) -> dict[str, int]:
+        pages, domains = self._con.execute(
+            "SELECT COUNT(DISTINCT url), COUNT(DISTINCT domain) FROM passages"
+        ).fetchone()
+        return {"passages": self.count(), "pages": int(pages), "domains": int(domains)}
+
+    def close(self) -> None:
+        self._con.close()

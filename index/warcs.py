@@ -1,0 +1,81 @@
+"""Read WARC files (ours or anyone's): find the latest HTML response of each URL."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+
+from stepdr.crawl.errors import WarcError
+
+from .records import PageRef
+
+log = logging.getLogger(__name__)
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def find_warcs(paths: Iterable[Path]) -> list[Path]:
+    """Expand directories into the WARC files they hold; check files exist."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out.extend(sorted(f for f in p.rglob("*") if f.name.endswith((".warc", ".warc.gz"))))
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise WarcError(f"{p}: no such WARC file or directory")
+    return out
+
+
+def scan(warc: Path) -> list[PageRef]:
+    """HTML 200 responses in one WARC file, in file order."""
+    refs: list[PageRef] = []
+    try:
+        with warc.open("rb") as fh:
+            it = ArchiveIterator(fh)
+            for record in it:
+                if record.rec_type != "response" or record.http_headers is None:
+                    continue
+                if record.http_headers.get_statuscode() != "200":
+                    continue
+                ctype = (record.http_headers.get_header("Content-Type") or "").lower()
+                if not ctype.startswith(HTML_TYPES):
+                    continue
+                url = record.rec_headers.get_header("WARC-Target-URI")
+                if not url:
+                    continue
+                date = record.rec_headers.get_header("WARC-Date") or ""
+                refs.append(PageRef(url.strip("<>"), str(warc), it.get_record_offset(), date))
+    except ArchiveLoadFailed as e:
+        if not refs:
+            raise WarcError(f"{warc}: not a readable WARC file ({e})") from None
+        log.warning("%s: stopped at a damaged record after %d pages (%s)", warc, len(refs), e)
+    except (OSError, EOFError, ValueError) as e:
+        if not refs:
+            raise WarcError(f"{warc}: not a readable WARC file ({e})") from None
+        log.warning("%s: stopped at a damaged record after %d pages (%s)", warc, len(refs), e)
+    return refs
+
+
+def latest_pages(warcs: Iterable[Path]) -> list[PageRef]:
+    """The latest copy of each URL across all files (ties: the later file wins)."""
+    latest: dict[str, PageRef] = {}
+    for w in warcs:
+        for ref in scan(w):
+            prev = latest.get(ref.url)
+            if prev is None or ref.fetched >= prev.fetched:
+                latest[ref.url] = ref
+    return sorted(latest.values(), key=lambda r: r.url)
+
+
+def read_html(ref: PageRef) -> bytes:
+    """The decoded (de-chunked, decompressed) body of the record at ``ref``."""
+    with open(ref.warc, "rb") as fh:
+        fh.seek(ref.offset)
+        for record in ArchiveIterator(fh):
+            return bytes(record.content_stream().read())
+    raise WarcError(f"{ref.warc}: no record at offset {ref.offset}")

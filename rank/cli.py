@@ -1,0 +1,91 @@
+"""The stepdr-index command line: one click group, one command per verb.
+
+The group lives here, at the top of the dependency chain (rank → index →
+crawl), and gathers each package's own commands.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import click
+
+from stepdr.crawl.cli import crawl, mirror
+from stepdr.crawl.errors import StepdrError
+from stepdr.crawl.options import data_option
+from stepdr.index.cli import build, stats
+
+
+class _Group(click.Group):
+    """Turns every StepdrError into a one-line 'Error: …' and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except StepdrError as e:
+            raise click.ClickException(str(e)) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="stepdr")
+def main() -> None:
+    """stepdr: a local, citable index of authoritative sources for research agents.
+
+    Typical use: `crawl` the domains in domains.yaml into WARC files, `build` an
+    index from them, then `search` it (or serve it to agents).
+    """
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@data_option
+@click.argument("query")
+@click.option("-k", "topk", type=click.IntRange(1, 100), default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object with all results.")
+def search(data_dir: Path, query: str, topk: int, as_json: bool) -> None:
+    """Search the live index; print ranked passages with URL, title, site and snippet."""
+    from .surfer import Surfer
+
+    results = Surfer.open(data_dir).search(query, topk)
+    if as_json:
+        payload = {"query": query, "results": [r.to_dict() for r in results]}
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    if not results:
+        click.echo("no results")
+    for i, r in enumerate(results, 1):
+        click.echo(f"{i:>2}. {click.style(r.title, bold=True)}  [{r.site}]  {r.score:.2f}")
+        click.echo(f"    {r.url}")
+        if r.headings:
+            click.echo(f"    § {' › '.join(r.headings[-2:])}")
+        click.echo(f"    {r.snippet}")
+
+
+@main.command("open")
+@data_option
+@click.argument("urls", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True)
+def open_(data_dir: Path, urls: tuple[str, ...], as_json: bool) -> None:
+    """Print the stored text of pages by URL."""
+    from .surfer import Surfer
+
+    results = Surfer.open(data_dir).batch_open(list(urls))
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in results], ensure_ascii=False, indent=2))
+        return
+    for r in results:
+        if r.error:
+            click.echo(f"{r.url}: {r.error}", err=True)
+            continue
+        click.echo(f"# {r.title}\n{r.url}  ({r.cite_id})\n\n{r.content}\n")
+    if all(r.error for r in results):
+        raise click.ClickException("none of the URLs is in the index")
+
+
+main.add_command(crawl)
+main.add_command(mirror)
+main.add_command(build)
+main.add_command(stats)
