@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
@@ -15,9 +16,13 @@ from .options import data_option, default_domains_file, domains_option, mirrors_
 @data_option
 @domains_option
 @mirrors_option
-@click.option("--offline", is_flag=True, help="Crawl only mirrored entries; never touch the network.")
+@click.option(
+    "--offline", is_flag=True, help="Crawl only mirrored entries; never touch the network."
+)
 @click.option("--only", multiple=True, help="Crawl only this domain (repeatable).")
-@click.option("--budget", type=click.IntRange(min=1), help="Max pages per entry (overrides the list).")
+@click.option(
+    "--budget", type=click.IntRange(min=1), help="Max pages per entry (overrides the list)."
+)
 @click.option("--quiet", "-q", is_flag=True, help="Log warnings only.")
 def crawl(
     data_dir: Path,
@@ -90,7 +95,5 @@ def mirror_serve(
     for s in mm.sites:
         click.echo(f"{s.domain.base_url} <- {s.root}")
     click.echo(f"serving on {server.proxy_url}")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass

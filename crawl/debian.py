@@ -33,7 +33,9 @@ def fetch_packages(
 ) -> None:
     for tool in ("apt-get", "dpkg-deb"):
         if shutil.which(tool) is None:
-            raise MirrorError(f"'{tool}' not found: fetching Debian mirrors needs Debian's apt tools")
+            raise MirrorError(
+                f"'{tool}' not found: fetching Debian mirrors needs Debian's apt tools"
+            )
     debs = mirrors_dir / ".debs"
     debs.mkdir(parents=True, exist_ok=True)
     for pkg in packages:

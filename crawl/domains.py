@@ -45,7 +45,9 @@ class MirrorSpec:
             candidates.append(mirrors_dir / self.package / rel)
             candidates.append(Path("/") / rel)  # installed system-wide
         else:
-            candidates.append(Path(self.path) if Path(self.path).is_absolute() else mirrors_dir / rel)
+            candidates.append(
+                Path(self.path) if Path(self.path).is_absolute() else mirrors_dir / rel
+            )
         return next((c for c in candidates if c.is_dir()), None)
 
     @property

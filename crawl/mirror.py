@@ -142,7 +142,9 @@ class _Handler(BaseHTTPRequestHandler):
         last_modified: str | None = None,
     ) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", ctype if ctype != "text/html" else "text/html; charset=utf-8")
+        self.send_header(
+            "Content-Type", ctype if ctype != "text/html" else "text/html; charset=utf-8"
+        )
         self.send_header("Content-Length", str(len(body)))
         if location:
             self.send_header("Location", location)
@@ -173,7 +175,9 @@ class MirrorServer:
         return f"http://{host}:{port}"
 
     def start(self) -> MirrorServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 

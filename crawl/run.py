@@ -61,7 +61,9 @@ def plan(config: CrawlConfig) -> tuple[DomainSet, MirrorMap]:
     if config.offline:
         domains = DomainSet(domains.mirrored(), domains.source)
         if not len(domains):
-            raise CrawlError(f"{config.domains_file}: --offline, but no selected entry has a mirror")
+            raise CrawlError(
+                f"{config.domains_file}: --offline, but no selected entry has a mirror"
+            )
     mirror = MirrorMap.from_domains(domains, config.mirrors_dir, strict=True)
     return domains, mirror
 
@@ -121,7 +123,7 @@ def _child(config: CrawlConfig) -> None:
         process.start()
         stats = crawler.stats.get_stats() if crawler.stats else {}
         ext = crawler.get_extension(_warc_ext())
-        files = [str(p) for p in ext.files.paths] if ext else []
+        files: list[str] = [str(p) for p in ext.files.paths] if ext else []
         config.stats_file.parent.mkdir(parents=True, exist_ok=True)
         payload = {"stats": {k: _jsonable(v) for k, v in stats.items()}, "warc_files": files}
         config.stats_file.write_text(json.dumps(payload, indent=2, sort_keys=True))

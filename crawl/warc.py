@@ -44,10 +44,15 @@ class WarcFiles:
             return self._writer
         self.close()
         self.directory.mkdir(parents=True, exist_ok=True)
-        path = self.directory / f"{self.prefix}-{self._stamp}-{os.getpid()}-{len(self.paths):05d}.warc.gz"
+        path = (
+            self.directory
+            / f"{self.prefix}-{self._stamp}-{os.getpid()}-{len(self.paths):05d}.warc.gz"
+        )
         self._fh = path.open("xb")
         self._writer = WARCWriter(self._fh, gzip=True)
-        self._writer.write_record(self._writer.create_warcinfo_record(path.name, {"software": "stepdr"}))
+        self._writer.write_record(
+            self._writer.create_warcinfo_record(path.name, {"software": "stepdr"})
+        )
         self.paths.append(path)
         return self._writer
 
@@ -67,7 +72,11 @@ class WarcFiles:
         )
         req_headers = StatusAndHeaders(
             f"{request.method} {_target(response.url)} HTTP/1.1",
-            [(k.decode("latin-1"), v.decode("latin-1")) for k, vs in request.headers.items() for v in vs],
+            [
+                (k.decode("latin-1"), v.decode("latin-1"))
+                for k, vs in request.headers.items()
+                for v in vs
+            ],
             is_http_request=True,
         )
         req = writer.create_warc_record(

@@ -69,9 +69,7 @@ def _extract_one(args: tuple[PageRef, int, int]) -> _PageText | str | None:
     return _PageText(ref, page.title, page.lang, chunks)
 
 
-def _map_pages(
-    refs: Sequence[PageRef], config: BuildConfig
-) -> Iterator[_PageText | str | None]:
+def _map_pages(refs: Sequence[PageRef], config: BuildConfig) -> Iterator[_PageText | str | None]:
     jobs = [(r, config.min_words, config.max_words) for r in refs]
     workers = config.workers or os.cpu_count() or 1
     if workers == 1 or len(jobs) < 16:
@@ -126,9 +124,14 @@ def build_index(
 ) -> BuildResult:
     start = time.monotonic()
     index = IndexDir(config.data_dir)
-    warcs = find_warcs(config.warcs or (config.data_dir / "warc",))
+    default_dir = config.data_dir / "warc"
+    warcs = (
+        find_warcs(config.warcs)
+        if config.warcs
+        else find_warcs([default_dir] * default_dir.is_dir())
+    )
     if not warcs:
-        where = ", ".join(map(str, config.warcs)) or str(config.data_dir / "warc")
+        where = ", ".join(map(str, config.warcs)) or str(default_dir)
         raise WarcError(f"no WARC files in {where}: run 'stepdr-index crawl' or pass --warc")
     settings = {"min_words": config.min_words, "max_words": config.max_words}
     sources = _sources(warcs)

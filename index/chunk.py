@@ -50,9 +50,7 @@ def _split_long(text: str, max_words: int) -> Iterator[str]:
         yield " ".join(piece)
 
 
-def chunk_blocks(
-    blocks: Sequence[Block], min_words: int = 25, max_words: int = 200
-) -> list[Chunk]:
+def chunk_blocks(blocks: Sequence[Block], min_words: int = 25, max_words: int = 200) -> list[Chunk]:
     out: list[Chunk] = []
     for headings, group in groupby(blocks, key=lambda b: b.headings):
         pieces: list[str] = []
@@ -63,9 +61,11 @@ def chunk_blocks(
                 pieces.append(block.text)
         merged: list[str] = []
         for piece in pieces:
-            if merged and (
-                _words(merged[-1]) < min_words or _words(piece) < min_words
-            ) and _words(merged[-1]) + _words(piece) <= max_words:
+            if (
+                merged
+                and (_words(merged[-1]) < min_words or _words(piece) < min_words)
+                and _words(merged[-1]) + _words(piece) <= max_words
+            ):
                 merged[-1] = merged[-1] + "\n" + piece
             else:
                 merged.append(piece)

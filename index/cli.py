@@ -23,9 +23,16 @@ from .versions import IndexDir, read_manifest
     type=click.Path(path_type=Path),
     help="WARC file or directory to index (repeatable) [default: DATA/warc].",
 )
-@click.option("--workers", type=click.IntRange(min=0), default=0, help="Extraction processes (0: one per core).")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Extraction processes (0: one per core).",
+)
 @click.option("--force", is_flag=True, help="Build even if the sources have not changed.")
-@click.option("--keep", type=click.IntRange(min=1), default=3, show_default=True, help="Versions to keep.")
+@click.option(
+    "--keep", type=click.IntRange(min=1), default=3, show_default=True, help="Versions to keep."
+)
 def build(
     data_dir: Path,
     domains_file: Path | None,

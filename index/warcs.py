@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import logging
 from collections.abc import Iterable
 from pathlib import Path
@@ -31,8 +32,22 @@ def find_warcs(paths: Iterable[Path]) -> list[Path]:
     return out
 
 
+def _check_header(warc: Path) -> None:
+    """A WARC file, compressed or not, starts with a ``WARC/1.x`` version line."""
+    try:
+        with warc.open("rb") as fh:
+            head = fh.read(2)
+            fh.seek(0)
+            start = gzip.GzipFile(fileobj=fh).read(5) if head == b"\x1f\x8b" else fh.read(5)
+    except (OSError, EOFError) as e:
+        raise WarcError(f"{warc}: not a readable WARC file ({e})") from None
+    if start and start != b"WARC/":
+        raise WarcError(f"{warc}: not a WARC file (no WARC/1.x header at the start)")
+
+
 def scan(warc: Path) -> list[PageRef]:
     """HTML 200 responses in one WARC file, in file order."""
+    _check_header(warc)
     refs: list[PageRef] = []
     try:
         with warc.open("rb") as fh:
@@ -50,11 +65,7 @@ def scan(warc: Path) -> list[PageRef]:
                     continue
                 date = record.rec_headers.get_header("WARC-Date") or ""
                 refs.append(PageRef(url.strip("<>"), str(warc), it.get_record_offset(), date))
-    except ArchiveLoadFailed as e:
-        if not refs:
-            raise WarcError(f"{warc}: not a readable WARC file ({e})") from None
-        log.warning("%s: stopped at a damaged record after %d pages (%s)", warc, len(refs), e)
-    except (OSError, EOFError, ValueError) as e:
+    except (ArchiveLoadFailed, OSError, EOFError, ValueError) as e:
         if not refs:
             raise WarcError(f"{warc}: not a readable WARC file ({e})") from None
         log.warning("%s: stopped at a damaged record after %d pages (%s)", warc, len(refs), e)

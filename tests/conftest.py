@@ -1,0 +1,75 @@
+"""Shared fixtures: a small site of our own, declared as a mirrored domain."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REPO = Path(__file__).resolve().parent.parent
+SITE_HOST = "standards.example.org"
+
+
+def write_domains(path: Path, entries: list[dict[str, object]]) -> Path:
+    path.write_text(yaml.safe_dump({"version": 1, "domains": entries}, sort_keys=False))
+    return path
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    """A copy of the fixture site (tests may add pages to it)."""
+    root = tmp_path / "mirrors" / "site"
+    shutil.copytree(FIXTURES / "site", root)
+    return root
+
+
+@pytest.fixture
+def site_domains(tmp_path: Path, site: Path) -> Path:
+    return write_domains(
+        tmp_path / "domains.yaml",
+        [
+            {
+                "domain": SITE_HOST,
+                "name": "Example Standards Office",
+                "category": "standards",
+                "tier": 1,
+                "seeds": [f"https://{SITE_HOST}/"],
+                "mirror": {"path": str(site)},
+            }
+        ],
+    )
+
+
+def docs_mirrors() -> Path:
+    """Where the Debian doc mirrors were unpacked (`make mirrors`)."""
+    return Path(os.environ.get("STEPDR_TEST_MIRRORS", REPO / "data" / "mirrors"))
+
+
+def require_mirror(package: str) -> Path:
+    root = docs_mirrors() / package
+    if not root.is_dir():
+        if os.environ.get("CI") or os.environ.get("STEPDR_REQUIRE_MIRRORS"):
+            pytest.fail(f"{package} mirror missing under {docs_mirrors()}: run 'make mirrors'")
+        pytest.skip(f"{package} mirror not unpacked (run 'make mirrors')")
+    return root
+
+
+@pytest.fixture(scope="session")
+def crawled_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir holding a finished crawl of the fixture site (shared, read-only)."""
+    from stepdr.crawl.run import CrawlConfig, run_crawl
+
+    root = tmp_path_factory.mktemp("crawled")
+    site_root = root / "mirrors" / "site"
+    shutil.copytree(FIXTURES / "site", site_root)
+    domains = write_domains(
+        root / "domains.yaml",
+        [{"domain": SITE_HOST, "name": "Example Standards Office", "category": "standards",
+          "tier": 1, "mirror": {"path": str(site_root)}}],
+    )  # fmt: skip
+    run_crawl(CrawlConfig(domains, root / "data", root / "mirrors", offline=True))
+    return root
