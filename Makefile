@@ -8,13 +8,16 @@ BIN    := $(VENV)/bin
 DATA   ?= data
 BUDGET ?= 400
 STAMP  := $(VENV)/.installed-stamp
+TORCH  ?= torch==2.13.0
 
 .PHONY: install mirrors demo test lint fmt clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	# The CPU build of torch, pinned before anything can pull the CUDA one.
+	$(BIN)/python -m pip install -q $(TORCH)
+	$(BIN)/python -m pip install -q -e '.[dev,server,agent]'
 	touch $@
 
 install: $(STAMP)
