@@ -17,6 +17,7 @@ from .records import Passage
 
 DIRNAME = "bm25"
 _TOKEN = re.compile(r"\w+", re.UNICODE)
+_CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 BOOSTS = {"title": 1.5, "headings": 2.0, "text": 1.0}
 
 
@@ -36,7 +37,12 @@ def write_bm25(directory: Path, passages: Iterable[Passage], heap_mb: int = 256)
     n = 0
     for p in passages:
         writer.add_document(
-            tantivy.Document(id=p.id, text=p.text, title=p.title, headings=" ".join(p.headings))
+            tantivy.Document(
+                id=p.id,
+                text=analyze(p.text),
+                title=analyze(p.title),
+                headings=analyze(" ".join(p.headings)),
+            )
         )
         n += 1
     writer.commit()
@@ -44,9 +50,21 @@ def write_bm25(directory: Path, passages: Iterable[Passage], heap_mb: int = 256)
     return n
 
 
+def _bigrams(run: str) -> str:
+    if len(run) == 1:
+        return run
+    return " ".join(run[i : i + 2] for i in range(len(run) - 1))
+
+
+def analyze(text: str) -> str:
+    """Chinese has no spaces: index overlapping character bigrams, as Lucene's CJK
+    analyzer does, so the English tokenizer sees words in both languages."""
+    return _CJK_RUN.sub(lambda m: f" {_bigrams(m.group())} ", text)
+
+
 def query_terms(query: str) -> list[str]:
     """Plain lower-case word tokens: nothing tantivy could read as syntax."""
-    return [t.lower() for t in _TOKEN.findall(query)]
+    return [t.lower() for t in _TOKEN.findall(analyze(query))]
 
 
 class BM25Index:

@@ -1,8 +1,12 @@
-"""Build a new index version from WARC files and publish it atomically."""
+"""Build a new index version from WARC files and publish it atomically.
+
+Pages are extracted in a process pool (one bad page is logged and counted,
+never fatal), turned into de-duplicated passages, written to the passage
+store, BM25 and FAISS, checked, and only then published.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import time
@@ -11,16 +15,18 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from stepdr.crawl.domains import DomainSet
 from stepdr.crawl.errors import WarcError
 
 from .bm25 import write_bm25
-from .chunk import Chunk, chunk_blocks
+from .chunk import chunk_blocks
 from .extract import extract
-from .records import PageRef, Passage, cite_id, passage_id
+from .passages import PageText, make_passages
+from .pdf import extract_pdf, is_pdf
+from .records import PageRef, Passage
 from .store import write_store
+from .verify import file_checksums, verify_version
 from .versions import IndexDir, read_manifest, write_manifest
 from .warcs import find_warcs, latest_pages, read_html
 
@@ -31,11 +37,22 @@ log = logging.getLogger(__name__)
 class BuildConfig:
     data_dir: Path
     warcs: tuple[Path, ...] = ()  # default: DATA/warc
-    min_words: int = 25
+    min_words: int = 40
     max_words: int = 200
     workers: int = 0  # 0: one per core
     keep: int = 3
     force: bool = False
+    dense: bool = True
+    model: str | None = None  # None: the bundled all-MiniLM-L6-v2
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return {
+            "min_words": self.min_words,
+            "max_words": self.max_words,
+            "dense": self.dense,
+            "model": self.model,
+        }
 
 
 @dataclass(frozen=True)
@@ -46,30 +63,24 @@ class BuildResult:
     failed_pages: int
     skipped: bool = False
     seconds: float = 0.0
+    embedded: int = 0
 
 
-@dataclass(frozen=True)
-class _PageText:
-    ref: PageRef
-    title: str
-    lang: str | None
-    chunks: tuple[Chunk, ...]
-
-
-def _extract_one(args: tuple[PageRef, int, int]) -> _PageText | str | None:
+def _extract_one(args: tuple[PageRef, int, int]) -> PageText | str | None:
     """Worker: read one page from its WARC and chunk it.  Errors come back as text."""
     ref, min_words, max_words = args
     try:
-        page = extract(read_html(ref), ref.url)
+        body = read_html(ref)
+        page = extract_pdf(body, ref.url) if is_pdf(body) else extract(body, ref.url)
     except Exception as e:  # one bad page never stops a build
         return f"{ref.url}: {type(e).__name__}: {e}"
     if page is None:
         return None
     chunks = tuple(chunk_blocks(page.blocks, min_words, max_words))
-    return _PageText(ref, page.title, page.lang, chunks)
+    return PageText(ref, page.title, page.lang, page.published, chunks)
 
 
-def _map_pages(refs: Sequence[PageRef], config: BuildConfig) -> Iterator[_PageText | str | None]:
+def _map_pages(refs: Sequence[PageRef], config: BuildConfig) -> Iterator[PageText | str | None]:
     jobs = [(r, config.min_words, config.max_words) for r in refs]
     workers = config.workers or os.cpu_count() or 1
     if workers == 1 or len(jobs) < 16:
@@ -87,36 +98,49 @@ def _sources(warcs: Sequence[Path]) -> list[dict[str, Any]]:
     return out
 
 
-def _norm_hash(text: str) -> str:
-    return hashlib.sha1(" ".join(text.lower().split()).encode()).hexdigest()
+def embed_text(p: Passage) -> str:
+    """What the dense model sees: the passage in the context of its page and section."""
+    context = " › ".join((p.title, *p.headings[-2:]))
+    return f"{context}\n{p.text}"
 
 
-def _passages(pages: Sequence[_PageText], domains: DomainSet) -> list[Passage]:
-    best: dict[str, Passage] = {}
-    for page in pages:
-        entry = domains.match(page.ref.url)
-        host = (urlsplit(page.ref.url).hostname or "").lower()
-        for ordinal, ch in enumerate(page.chunks):
-            p = Passage(
-                id=passage_id(page.ref.url, ordinal),
-                cite_id=cite_id(page.ref.url),
-                url=page.ref.url,
-                domain=entry.domain if entry else host,
-                title=page.title,
-                headings=ch.headings,
-                ordinal=ordinal,
-                text=ch.text,
-                authority=domains.authority(page.ref.url),
-                tier=entry.tier if entry else None,
-                fetched=page.ref.fetched,
-                lang=page.lang,
-            )
-            key = _norm_hash(p.text)
-            kept = best.get(key)
-            # Exact duplicates collapse to one, kept from the most authoritative source.
-            if kept is None or p.authority > kept.authority:
-                best[key] = p
-    return sorted(best.values(), key=lambda p: (p.url, p.ordinal))
+def _embed(
+    passages: Sequence[Passage], config: BuildConfig, say: Callable[[str], None]
+) -> tuple[Any, dict[str, Any], int]:
+    import numpy as np
+
+    from .embcache import EmbeddingCache
+    from .embed import SentenceEmbedder
+
+    embedder = SentenceEmbedder(config.model)
+    cache = EmbeddingCache(config.data_dir / "cache" / "embeddings", embedder.name, embedder.dim)
+    try:
+        vecs, computed = cache.get_or_compute([embed_text(p) for p in passages], embedder.encode)
+    finally:
+        cache.close()
+    say(
+        f"embedded {computed} new passages ({len(passages) - computed} cached) on {embedder.device}"
+    )
+    ids = np.array([p.id for p in passages], dtype=np.int64)
+    meta = {
+        "model": embedder.name,
+        "dim": embedder.dim,
+        "normalized": True,
+        "max_tokens": embedder.max_tokens,
+    }
+    return (ids, vecs), meta, computed
+
+
+def _find_sources(config: BuildConfig) -> list[Path]:
+    default_dir = config.data_dir / "warc"
+    if config.warcs:
+        warcs = find_warcs(config.warcs)
+    else:
+        warcs = find_warcs([default_dir]) if default_dir.is_dir() else []
+    if not warcs:
+        where = ", ".join(map(str, config.warcs)) or str(default_dir)
+        raise WarcError(f"no WARC files in {where}: run 'stepdr-index crawl' or pass --warc")
+    return warcs
 
 
 def build_index(
@@ -124,27 +148,18 @@ def build_index(
 ) -> BuildResult:
     start = time.monotonic()
     index = IndexDir(config.data_dir)
-    default_dir = config.data_dir / "warc"
-    warcs = (
-        find_warcs(config.warcs)
-        if config.warcs
-        else find_warcs([default_dir] * default_dir.is_dir())
-    )
-    if not warcs:
-        where = ", ".join(map(str, config.warcs)) or str(default_dir)
-        raise WarcError(f"no WARC files in {where}: run 'stepdr-index crawl' or pass --warc")
-    settings = {"min_words": config.min_words, "max_words": config.max_words}
+    warcs = _find_sources(config)
     sources = _sources(warcs)
     live = index.current_or_none()
     if live is not None and not config.force:
         m = read_manifest(live)
-        if m.get("sources") == sources and m.get("config") == settings:
+        if m.get("sources") == sources and m.get("config") == config.settings:
             return BuildResult(live, m["pages"], m["passages"], m["failed_pages"], skipped=True)
     refs = latest_pages(warcs)
     if not refs:
-        raise WarcError(f"no HTML pages found in {len(warcs)} WARC file(s)")
+        raise WarcError(f"no HTML or PDF pages found in {len(warcs)} WARC file(s)")
     say(f"extracting {len(refs)} pages from {len(warcs)} WARC file(s)")
-    pages: list[_PageText] = []
+    pages: list[PageText] = []
     failed = 0
     for result in _map_pages(refs, config):
         if isinstance(result, str):
@@ -152,13 +167,23 @@ def build_index(
             failed += 1
         elif result is not None:
             pages.append(result)
-    passages = _passages(pages, domains)
+    passages, dropped = make_passages(pages, domains)
     if not passages:
         raise WarcError(f"no text could be extracted from {len(refs)} pages")
     say(f"indexing {len(passages)} passages from {len(pages)} pages")
+    dense_meta: dict[str, Any] | None = None
+    computed = 0
+    vectors = None
+    if config.dense:
+        vectors, dense_meta, computed = _embed(passages, config, say)
     partial = index.new_version()
     n_store = write_store(partial, passages)
     n_bm25 = write_bm25(partial, passages)
+    n_dense = None
+    if vectors is not None:
+        from .dense import write_dense
+
+        n_dense = write_dense(partial, *vectors)
     write_manifest(
         partial,
         {
@@ -166,12 +191,20 @@ def build_index(
             "pages": len(pages),
             "passages": n_store,
             "bm25_docs": n_bm25,
+            "dense_vectors": n_dense,
+            "embedding": dense_meta,
             "failed_pages": failed,
+            "dropped": dropped,
             "domains_file": domains.source,
-            "config": settings,
+            "config": config.settings,
             "sources": sources,
+            "checksums": file_checksums(partial),
         },
     )
+
+    verify_version(partial)  # never publish a version that fails its own checks
     version = index.publish(partial)
     index.prune(config.keep)
-    return BuildResult(version, len(pages), n_store, failed, seconds=time.monotonic() - start)
+    return BuildResult(
+        version, len(pages), n_store, failed, seconds=time.monotonic() - start, embedded=computed
+    )

@@ -15,7 +15,9 @@ from itertools import groupby
 
 from .records import Block
 
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+")
+# Latin sentences end at punctuation plus space; Chinese ones at 。！？ with no space.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？；])")
+_UNIT = re.compile(r"[\u3400-\u9fff]|[^\s\u3400-\u9fff]+")
 
 
 @dataclass(frozen=True)
@@ -25,29 +27,45 @@ class Chunk:
 
 
 def _words(text: str) -> int:
-    return len(text.split())
+    """Length in words, counting each Chinese character as one (no spaces to split on)."""
+    return len(_UNIT.findall(text))
 
 
 def _split_long(text: str, max_words: int) -> Iterator[str]:
     """Pieces of at most ``max_words`` words, cut at sentences where possible."""
     piece: list[str] = []
     count = 0
-    for sentence in _SENTENCE_END.split(text):
-        words = sentence.split()
-        while len(words) > max_words:  # one sentence longer than the limit: cut it
+    for sentence in filter(None, (s.strip() for s in _SENTENCE_END.split(text))):
+        n = _words(sentence)
+        while n > max_words:  # one sentence longer than the limit: cut it
             if piece:
-                yield " ".join(piece)
+                yield _join(piece)
                 piece, count = [], 0
-            yield " ".join(words[:max_words])
-            words = words[max_words:]
-        if count + len(words) > max_words and piece:
-            yield " ".join(piece)
+            head, sentence = _cut(sentence, max_words)
+            yield head
+            n = _words(sentence)
+        if count + n > max_words and piece:
+            yield _join(piece)
             piece, count = [], 0
-        if words:
-            piece.append(" ".join(words))
-            count += len(words)
+        if n:
+            piece.append(sentence)
+            count += n
     if piece:
-        yield " ".join(piece)
+        yield _join(piece)
+
+
+def _cut(sentence: str, max_words: int) -> tuple[str, str]:
+    """The first ``max_words`` words of a sentence, and the rest."""
+    end = list(_UNIT.finditer(sentence))[max_words - 1].end()
+    return sentence[:end].strip(), sentence[end:].strip()
+
+
+def _join(sentences: list[str]) -> str:
+    out = sentences[0]
+    for s in sentences[1:]:
+        # Chinese sentences join without a space, as they were written.
+        out += s if _UNIT.match(s) and "\u3400" <= s[0] <= "\u9fff" else " " + s
+    return out
 
 
 def chunk_blocks(blocks: Sequence[Block], min_words: int = 25, max_words: int = 200) -> list[Chunk]:

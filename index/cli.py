@@ -30,6 +30,13 @@ from .versions import IndexDir, read_manifest
     help="Extraction processes (0: one per core).",
 )
 @click.option("--force", is_flag=True, help="Build even if the sources have not changed.")
+@click.option("--no-dense", is_flag=True, help="BM25 only: skip embeddings and FAISS.")
+@click.option(
+    "--model",
+    help="Local sentence-transformers directory for embeddings [default: all-MiniLM-L6-v2].",
+)
+@click.option("--min-words", type=click.IntRange(min=1), default=40, show_default=True)
+@click.option("--max-words", type=click.IntRange(min=10), default=200, show_default=True)
 @click.option(
     "--keep", type=click.IntRange(min=1), default=3, show_default=True, help="Versions to keep."
 )
@@ -39,6 +46,10 @@ def build(
     warcs: tuple[Path, ...],
     workers: int,
     force: bool,
+    no_dense: bool,
+    model: str | None,
+    min_words: int,
+    max_words: int,
     keep: int,
 ) -> None:
     """Build a new index version from WARC files and make it live.
@@ -50,7 +61,19 @@ def build(
     from .build import BuildConfig, build_index
 
     domains = load_domains(domains_file or default_domains_file())
-    config = BuildConfig(data_dir=data_dir, warcs=warcs, workers=workers, force=force, keep=keep)
+    if min_words > max_words:
+        raise click.BadParameter("--min-words must not exceed --max-words")
+    config = BuildConfig(
+        data_dir=data_dir,
+        warcs=warcs,
+        workers=workers,
+        force=force,
+        keep=keep,
+        dense=not no_dense,
+        model=model,
+        min_words=min_words,
+        max_words=max_words,
+    )
     result = build_index(config, domains, say=click.echo)
     if result.skipped:
         click.echo(f"index is up to date ({result.version.name}); use --force to rebuild")
@@ -63,15 +86,68 @@ def build(
 
 @click.command()
 @data_option
-@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
 def stats(data_dir: Path, as_json: bool) -> None:
-    """Show the live index version: passages, pages, sources."""
+    """Show the live index version: passages, pages, domains, tiers, size, model."""
+    from .store import PassageStore
+
     version = IndexDir(data_dir).current()
     m = read_manifest(version)
+    store = PassageStore(version)
+    try:
+        detail = store.stats()
+        tiers = store.tier_counts()
+    finally:
+        store.close()
+    size = sum(f.stat().st_size for f in version.rglob("*") if f.is_file())
+    emb = m.get("embedding") or {}
+    info = {
+        "version": version.name,
+        "built": m["built"],
+        "passages": m["passages"],
+        "pages": detail["pages"],
+        "domains": detail["domains"],
+        "failed_pages": m["failed_pages"],
+        "tiers": tiers,
+        "bytes": size,
+        "model": emb.get("model"),
+        "dim": emb.get("dim"),
+        "dropped": m.get("dropped", {}),
+        "sources": len(m["sources"]),
+    }
     if as_json:
-        click.echo(json.dumps({"version": version.name, **m}, indent=2))
+        click.echo(json.dumps(info, indent=2))
         return
-    click.echo(f"version   {version.name}  (built {m['built']})")
-    click.echo(f"passages  {m['passages']}")
-    click.echo(f"pages     {m['pages']}  ({m['failed_pages']} failed extraction)")
-    click.echo(f"sources   {len(m['sources'])} WARC file(s)")
+    tier_text = ", ".join(f"tier {k}: {v}" for k, v in tiers.items())
+    click.echo(f"version   {info['version']}  (built {info['built']})")
+    click.echo(f"passages  {info['passages']}  (dropped: {info['dropped']})")
+    click.echo(f"pages     {info['pages']}  ({info['failed_pages']} failed extraction)")
+    click.echo(f"domains   {info['domains']}  ({tier_text})")
+    click.echo(f"size      {size / 1e6:.1f} MB on disk")
+    click.echo(f"model     {info['model'] or 'none (BM25 only)'} ({info['dim'] or '-'} dims)")
+    click.echo(f"sources   {info['sources']} WARC file(s)")
+
+
+@click.command()
+@data_option
+@click.option(
+    "--all", "check_all", is_flag=True, help="Check every version, not only the live one."
+)
+def verify(data_dir: Path, check_all: bool) -> None:
+    """Check that an index version's store, BM25 and FAISS agree and match their checksums."""
+    from stepdr.crawl.errors import IndexCorruptError
+
+    from .verify import verify_version
+
+    index = IndexDir(data_dir)
+    versions = index.candidates() if check_all else [index.current()]
+    failed = 0
+    for v in versions:
+        try:
+            m = verify_version(v)
+            click.echo(f"ok      {v.name}: {m['passages']} passages")
+        except IndexCorruptError as e:
+            failed += 1
+            click.echo(f"FAILED  {e}")
+    if failed:
+        raise click.ClickException(f"{failed} of {len(versions)} version(s) failed verification")

@@ -51,13 +51,40 @@ def extract(html: str | bytes, url: str) -> ExtractedPage | None:
     if not blocks:
         return None
     title = _clean(root.get("title") or "") or (blocks[0].headings[:1] or ("",))[0]
+    text = " ".join(b.text for b in blocks[:20])
     return ExtractedPage(
         url=url,
         title=title,
-        lang=root.get("language") or None,
-        published=None,  # trafilatura's guess falls back to file dates; see DESIGN
+        lang=detect_lang(html, text),
+        published=published_date(html, url),
         blocks=tuple(blocks),
     )
+
+
+_LANG_ATTR = re.compile(rb"<html[^>]*\blang=[\"']?([A-Za-z]{2,3})", re.IGNORECASE)
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def detect_lang(html: str | bytes, text: str) -> str | None:
+    """Chinese by script, else the page's own ``<html lang>``; None when unknown."""
+    if text and len(_CJK.findall(text)) > 0.2 * len(text.replace(" ", "")):
+        return "zh"
+    head = html[:4096].encode("utf-8", "replace") if isinstance(html, str) else html[:4096]
+    m = _LANG_ATTR.search(head)
+    return m.group(1).decode().lower() if m else None
+
+
+def published_date(html: str | bytes, url: str) -> str | None:
+    """The page's own publication date (htmldate), never a guess from the fetch."""
+    from htmldate import find_date
+
+    try:
+        found = find_date(
+            html, url=url, original_date=True, extensive_search=False, outputformat="%Y-%m-%d"
+        )
+    except Exception:  # htmldate fails on odd markup; a page without a date is fine
+        return None
+    return str(found) if found else None
 
 
 def _walk(el: etree._Element, heads: list[tuple[int, str]], out: list[Block]) -> None:

@@ -78,6 +78,9 @@ class PassageStore:
     def count(self) -> int:
         return int(self._con.execute("SELECT COUNT(*) FROM passages").fetchone()[0])
 
+    def all_ids(self) -> list[int]:
+        return [int(r[0]) for r in self._con.execute("SELECT id FROM passages")]
+
     def get_many(self, ids: Sequence[int]) -> dict[int, Passage]:
         if not ids:
             return {}
@@ -96,6 +99,11 @@ class PassageStore:
             "SELECT COUNT(DISTINCT url), COUNT(DISTINCT domain) FROM passages"
         ).fetchone()
         return {"passages": self.count(), "pages": int(pages), "domains": int(domains)}
+
+    def tier_counts(self) -> dict[str, int]:
+        """Passages per authority tier ("unlisted" for pages outside the domain list)."""
+        rows = self._con.execute("SELECT tier, COUNT(*) FROM passages GROUP BY tier ORDER BY tier")
+        return {("unlisted" if t is None else str(t)): int(n) for t, n in rows}
 
     def close(self) -> None:
         self._con.close()

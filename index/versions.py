@@ -57,17 +57,33 @@ class IndexDir:
         except (IndexNotFoundError, IndexCorruptError):
             return None
 
+    def _complete(self) -> list[Path]:
+        return sorted(
+            p for p in self.versions.iterdir() if p.is_dir() and not p.name.endswith(".partial")
+        )
+
+    def candidates(self) -> list[Path]:
+        """Versions to try serving: the live one first, then older complete ones."""
+        live = self.current()
+        older = reversed(self._complete())
+        return [live, *(p for p in older if p != live and (p / MANIFEST).is_file())]
+
     def new_version(self) -> Path:
         self.versions.mkdir(parents=True, exist_ok=True)
         for stale in self.versions.glob("*.partial"):
             shutil.rmtree(stale, ignore_errors=True)
-        vid = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{os.getpid()}"
+        while True:  # ids sort by age: a timestamp to the nanosecond
+            ns = time.time_ns()
+            stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(ns // 10**9))
+            vid = f"{stamp}.{ns % 10**9:09d}-{os.getpid()}"
+            if not (self.versions / vid).exists():
+                break
         path = self.versions / f"{vid}.partial"
         path.mkdir()
         return path
 
     def publish(self, partial: Path) -> Path:
-        final = partial.with_suffix("")
+        final = partial.with_name(partial.name.removesuffix(".partial"))
         for f in partial.rglob("*"):
             if f.is_file():
                 with f.open("rb") as fh:
@@ -86,7 +102,7 @@ class IndexDir:
     def prune(self, keep: int) -> list[Path]:
         """Remove all but the newest ``keep`` versions; never the live one."""
         live = self.current_or_none()
-        done = sorted(p for p in self.versions.iterdir() if p.is_dir() and p.suffix != ".partial")
+        done = self._complete()
         removed = []
         for old in done[: max(0, len(done) - keep)]:
             if old != live:

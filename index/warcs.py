@@ -17,6 +17,7 @@ from .records import PageRef
 log = logging.getLogger(__name__)
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+INDEXED_TYPES = (*HTML_TYPES, "application/pdf")
 
 
 def find_warcs(paths: Iterable[Path]) -> list[Path]:
@@ -46,7 +47,7 @@ def _check_header(warc: Path) -> None:
 
 
 def scan(warc: Path) -> list[PageRef]:
-    """HTML 200 responses in one WARC file, in file order."""
+    """HTML and PDF 200 responses in one WARC file, in file order."""
     _check_header(warc)
     refs: list[PageRef] = []
     try:
@@ -58,7 +59,7 @@ def scan(warc: Path) -> list[PageRef]:
                 if record.http_headers.get_statuscode() != "200":
                     continue
                 ctype = (record.http_headers.get_header("Content-Type") or "").lower()
-                if not ctype.startswith(HTML_TYPES):
+                if not ctype.startswith(INDEXED_TYPES):
                     continue
                 url = record.rec_headers.get_header("WARC-Target-URI")
                 if not url:

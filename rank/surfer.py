@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 from stepdr.crawl.errors import IndexCorruptError, QueryError
 from stepdr.index.bm25 import BM25Index
+from stepdr.index.dense import DenseIndex
+from stepdr.index.embed import Embedder
 from stepdr.index.store import PassageStore
+from stepdr.index.verify import check_counts
 from stepdr.index.versions import IndexDir, read_manifest
 
 from .results import OpenResult, SearchResult
 from .snippet import snippet
+
+log = logging.getLogger(__name__)
 
 MAX_QUERIES = 64
 MAX_QUERY_CHARS = 4096
@@ -28,19 +35,49 @@ class Surfer:
         try:
             self.store = PassageStore(version)
             self.bm25 = BM25Index(version)
-            counts = (self.store.count(), self.bm25.count())
+            counts: dict[str, int | None] = {"store": self.store.count(), "bm25": self.bm25.count()}
+            self.dense: DenseIndex | None = None
+            if self.manifest.get("embedding"):
+                self.dense = DenseIndex(version)
+                counts["dense"] = self.dense.count()
         except Exception as e:
             raise IndexCorruptError(f"{version}: cannot open index ({e})") from None
-        expected = self.manifest["passages"]
-        if counts != (expected, expected):
-            raise IndexCorruptError(
-                f"{version}: counts disagree (manifest {expected}, store {counts[0]}, "
-                f"bm25 {counts[1]})"
-            )
+        check_counts(version, self.manifest, counts)
+        self._embedder: Embedder | None = None
+        self._lock = threading.Lock()
 
     @classmethod
     def open(cls, data_dir: str | Path) -> Surfer:
-        return cls(IndexDir(Path(data_dir)).current())
+        """The live version, or the newest older one that opens if the live one is broken."""
+        first_error: IndexCorruptError | None = None
+        for version in IndexDir(Path(data_dir)).candidates():
+            try:
+                surfer = cls(version)
+            except IndexCorruptError as e:
+                log.warning("not serving %s: %s", version.name, e)
+                first_error = first_error or e
+                continue
+            if first_error is not None:
+                log.warning("serving older version %s instead", version.name)
+            return surfer
+        assert first_error is not None
+        raise first_error
+
+    @property
+    def embedder(self) -> Embedder:
+        """The version's embedding model, loaded on first use."""
+        with self._lock:
+            if self._embedder is None:
+                from stepdr.index.embed import SentenceEmbedder
+
+                self._embedder = SentenceEmbedder(self.manifest["config"].get("model"))
+            return self._embedder
+
+    def dense_search(self, queries: Sequence[str], k: int) -> list[list[tuple[int, float]]]:
+        """(passage id, cosine) candidates per query; [] per query without a dense index."""
+        if self.dense is None:
+            return [[] for _ in queries]
+        return self.dense.search(self.embedder.encode(list(queries)), k)
 
     def search(self, query: str, topk: int = 10) -> list[SearchResult]:
         _check_query(query)

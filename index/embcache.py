@@ -1,0 +1,50 @@
+"""Embeddings cached by text hash, so a rebuild embeds only text it has not seen."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sqlite3
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+
+def text_key(model: str, text: str) -> str:
+    return hashlib.sha1(f"{model}\0{text}".encode()).hexdigest()
+
+
+class EmbeddingCache:
+    def __init__(self, directory: Path, model: str, dim: int) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", model)
+        self.model, self.dim = model, dim
+        self._con = sqlite3.connect(directory / f"{slug}-{dim}.sqlite")
+        self._con.execute("CREATE TABLE IF NOT EXISTS vec (key TEXT PRIMARY KEY, v BLOB)")
+
+    def get_or_compute(
+        self, texts: Sequence[str], compute: Callable[[Sequence[str]], np.ndarray]
+    ) -> tuple[np.ndarray, int]:
+        """Vectors for ``texts`` and how many had to be computed."""
+        keys = [text_key(self.model, t) for t in texts]
+        found: dict[str, bytes] = {}
+        for i in range(0, len(keys), 500):
+            part = keys[i : i + 500]
+            rows = self._con.execute(
+                f"SELECT key, v FROM vec WHERE key IN ({','.join('?' * len(part))})", part
+            )
+            found.update(rows)
+        missing = sorted({k for k in keys if k not in found})
+        if missing:
+            first = {k: i for i, k in reversed(list(enumerate(keys)))}
+            vecs = compute([texts[first[k]] for k in missing])
+            rows_new = [(k, vecs[j].astype(np.float32).tobytes()) for j, k in enumerate(missing)]
+            with self._con:
+                self._con.executemany("INSERT OR REPLACE INTO vec VALUES (?, ?)", rows_new)
+            found.update(rows_new)
+        out = np.frombuffer(b"".join(found[k] for k in keys), dtype=np.float32)
+        return out.reshape(len(keys), self.dim).copy(), len(missing)
+
+    def close(self) -> None:
+        self._con.close()

@@ -1,0 +1,139 @@
+"""From extracted pages to the passages of an index: ids, authority, de-duplication.
+
+Three passes, in this order:
+1. Site boilerplate: text repeated on many pages of one site (footers, notices
+   that survive extraction) is dropped everywhere on that site.
+2. Exact duplicates (same normalised text) collapse to one passage, kept from
+   the most authoritative source.
+3. Near duplicates (64-bit SimHash of word 3-shingles within ``NEAR_BITS`` bits)
+   collapse the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from stepdr.crawl.domains import DomainSet
+
+from .chunk import Chunk
+from .records import PageRef, Passage, cite_id, passage_id
+
+NEAR_BITS = 3
+BOILERPLATE_MIN_PAGES = 3
+BOILERPLATE_SHARE = 0.1
+_TOKEN = re.compile(r"[\u3400-\u9fff]|\w+")
+
+
+@dataclass(frozen=True)
+class PageText:
+    ref: PageRef
+    title: str
+    lang: str | None
+    published: str | None
+    chunks: tuple[Chunk, ...]
+
+
+def norm_hash(text: str) -> str:
+    return hashlib.sha1(" ".join(_TOKEN.findall(text.lower())).encode()).hexdigest()
+
+
+_BITS = np.arange(64, dtype=np.uint64)
+
+
+def simhash(text: str) -> int:
+    tokens = _TOKEN.findall(text.lower())
+    shingles = [" ".join(tokens[i : i + 3]) for i in range(max(1, len(tokens) - 2))]
+    h = np.array(
+        [
+            int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "big")
+            for s in shingles
+        ],
+        dtype=np.uint64,
+    )
+    ones = ((h[:, None] >> _BITS) & np.uint64(1)).sum(axis=0)
+    return int(sum(1 << int(b) for b in np.nonzero(ones * 2 > len(h))[0]))
+
+
+def _near_duplicates(passages: Sequence[Passage]) -> set[int]:
+    """Ids of passages that are near copies of a more authoritative (or earlier) one."""
+    ranked = sorted(range(len(passages)), key=lambda i: -passages[i].authority)
+    hashes = {i: simhash(passages[i].text) for i in ranked}
+    bands: dict[tuple[int, int], list[int]] = defaultdict(list)
+    dropped: set[int] = set()
+    for i in ranked:
+        h = hashes[i]
+        keys = [(b, h >> (16 * b) & 0xFFFF) for b in range(4)]  # pigeonhole: 4 bands
+        if any(bin(h ^ hashes[j]).count("1") <= NEAR_BITS for k in keys for j in bands.get(k, ())):
+            dropped.add(passages[i].id)
+            continue
+        for k in keys:
+            bands[k].append(i)
+    return dropped
+
+
+def _boilerplate(pages: Sequence[PageText], site_of: dict[str, str]) -> set[tuple[str, str]]:
+    pages_per_site: dict[str, int] = defaultdict(int)
+    seen_on: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for page in pages:
+        site = site_of[page.ref.url]
+        pages_per_site[site] += 1
+        for ch in page.chunks:
+            seen_on[(site, norm_hash(ch.text))].add(page.ref.url)
+    return {
+        key
+        for key, urls in seen_on.items()
+        if len(urls) >= max(BOILERPLATE_MIN_PAGES, BOILERPLATE_SHARE * pages_per_site[key[0]])
+    }
+
+
+def make_passages(
+    pages: Iterable[PageText], domains: DomainSet
+) -> tuple[list[Passage], dict[str, int]]:
+    """The passages to index, and counts of what each pass dropped."""
+    pages = list(pages)
+    site_of = {}
+    for page in pages:
+        entry = domains.match(page.ref.url)
+        site_of[page.ref.url] = entry.domain if entry else (urlsplit(page.ref.url).hostname or "")
+    boiler = _boilerplate(pages, site_of)
+    best: dict[str, Passage] = {}
+    dropped = {"boilerplate": 0, "exact_duplicates": 0, "near_duplicates": 0}
+    for page in pages:
+        entry = domains.match(page.ref.url)
+        site = site_of[page.ref.url]
+        for ordinal, ch in enumerate(page.chunks):
+            key = norm_hash(ch.text)
+            if (site, key) in boiler:
+                dropped["boilerplate"] += 1
+                continue
+            p = Passage(
+                id=passage_id(page.ref.url, ordinal),
+                cite_id=cite_id(page.ref.url),
+                url=page.ref.url,
+                domain=site,
+                title=page.title,
+                headings=ch.headings,
+                ordinal=ordinal,
+                text=ch.text,
+                authority=domains.authority(page.ref.url),
+                tier=entry.tier if entry else None,
+                fetched=page.ref.fetched,
+                published=page.published,
+                lang=page.lang,
+            )
+            kept = best.get(key)
+            if kept is not None:
+                dropped["exact_duplicates"] += 1
+            if kept is None or p.authority > kept.authority:
+                best[key] = p
+    unique = sorted(best.values(), key=lambda p: (p.url, p.ordinal))
+    near = _near_duplicates(unique)
+    dropped["near_duplicates"] = len(near)
+    return [p for p in unique if p.id not in near], dropped
