@@ -10,7 +10,9 @@ BUDGET ?= 400
 STAMP  := $(VENV)/.installed-stamp
 TORCH  ?= torch==2.13.0
 
-.PHONY: install mirrors demo test lint fmt clean
+GOLD_PKG ?= newspaper4k==0.9.6
+
+.PHONY: install mirrors gold demo test lint fmt clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +27,16 @@ install: $(STAMP)
 # The Debian packages that hold the mirrored sites, unpacked under $(DATA)/mirrors.
 mirrors: $(STAMP)
 	$(BIN)/stepdr-index mirror fetch --data $(DATA)
+
+# Gold pages for the extraction-quality floor: the news pages with expected text
+# in the newspaper4k sdist (MIT), unpacked under $(DATA)/gold.
+gold: $(DATA)/gold/.stamp
+$(DATA)/gold/.stamp: | $(STAMP)
+	rm -rf $(DATA)/gold.tmp && mkdir -p $(DATA)/gold.tmp
+	$(BIN)/python -m pip download -q --no-deps --no-binary :all: $(GOLD_PKG) -d $(DATA)/gold.tmp
+	tar xzf $(DATA)/gold.tmp/*.tar.gz -C $(DATA)/gold.tmp --wildcards --strip-components=3 \
+		'*/tests/data/html' '*/tests/data/txt' '*/tests/data/metadata'
+	rm -rf $(DATA)/gold && mv $(DATA)/gold.tmp $(DATA)/gold && touch $@
 
 demo: mirrors
 	$(BIN)/stepdr-index crawl --data $(DATA) --offline --budget $(BUDGET) --quiet
@@ -46,8 +58,9 @@ fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: mirrors lint
-	STEPDR_REQUIRE_MIRRORS=1 STEPDR_TEST_MIRRORS=$(abspath $(DATA))/mirrors $(BIN)/pytest
+test: mirrors gold lint
+	STEPDR_REQUIRE_MIRRORS=1 STEPDR_TEST_MIRRORS=$(abspath $(DATA))/mirrors \
+		STEPDR_TEST_GOLD=$(abspath $(DATA))/gold $(BIN)/pytest
 
 clean:
 	rm -rf $(VENV) .typecheck .pytest_cache .mypy_cache .ruff_cache

@@ -70,13 +70,17 @@ def _join(sentences: list[str]) -> str:
 
 def chunk_blocks(blocks: Sequence[Block], min_words: int = 25, max_words: int = 200) -> list[Chunk]:
     out: list[Chunk] = []
-    for headings, group in groupby(blocks, key=lambda b: b.headings):
+    kept = [b for b in blocks if b.text.strip()]
+    for headings, group in groupby(kept, key=lambda b: b.headings):
         pieces: list[str] = []
         for block in group:
-            if _words(block.text) > max_words:
-                pieces.extend(_split_long(block.text, max_words))
+            text = block.text.strip()
+            if not text:
+                continue
+            if _words(text) > max_words:
+                pieces.extend(_split_long(text, max_words))
             else:
-                pieces.append(block.text)
+                pieces.append(text)
         merged: list[str] = []
         for piece in pieces:
             if (
