@@ -66,16 +66,21 @@ class SentenceEmbedder:
     def __init__(self, model: str | None = None, device: str | None = None, batch_size: int = 32):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        # Loading bars would land in the output of commands that print JSON.
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        import transformers
         from sentence_transformers import SentenceTransformer
 
+        transformers.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
         self.name, path = resolve_model(model)
         self.device = pick_device(device)
         self.batch_size = batch_size if self.device == "cpu" else max(batch_size, 256)
-        self._model: Any = SentenceTransformer(str(path), device=self.device)
+        st: Any = SentenceTransformer(str(path), device=self.device)
         if self.name == DEFAULT_MODEL:
-            self._model.max_seq_length = DEFAULT_MAX_TOKENS
-        self.max_tokens = int(self._model.max_seq_length)
-        dim = self._model.get_embedding_dimension()
+            st.max_seq_length = DEFAULT_MAX_TOKENS
+        self._model = st
+        self.max_tokens = int(st.max_seq_length or DEFAULT_MAX_TOKENS)
+        dim = st.get_embedding_dimension()
         if dim is None:
             raise ConfigError(f"embedding model {self.name}: reports no embedding dimension")
         self.dim = int(dim)
