@@ -3,13 +3,14 @@
 An entry scopes a host (and its subdomains) plus an optional path prefix.  When
 several entries match a URL, the most specific wins: the longest host, then the
 longest path.  This module is the one place that knows which domains are in
-the list; every other module asks it.
+the list; every other module asks it.  The priors themselves, and how pages
+inherit them, are documented in ``stepdr.crawl.authority``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,16 +18,35 @@ from urllib.parse import urlsplit
 
 import yaml
 
+# Re-exported: callers imported the priors from here before authority.py held them.
+from .authority import TIER_AUTHORITY as TIER_AUTHORITY
+from .authority import TIERS, prior
+from .authority import UNLISTED_AUTHORITY as UNLISTED_AUTHORITY
 from .errors import ConfigError
-
-TIER_AUTHORITY: Mapping[int, float] = {1: 1.0, 2: 0.8, 3: 0.6, 4: 0.4}
-"""Authority prior of each tier: 1 primary/official … 4 useful but weaker."""
-
-UNLISTED_AUTHORITY = 0.2
-"""Prior of a page outside every entry (WARCs users bring still index)."""
 
 _HOST_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _REQUIRED = ("domain", "name", "category", "tier")
+# libyaml's loader reads the shipped list in a tenth of the pure-Python time.
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a domains file, located as precisely as is known."""
+
+    source: str
+    message: str
+    entry: int | None = None
+    domain: str | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        where = self.source
+        if self.entry is not None:
+            where += f": entry {self.entry}" + (f" ({self.domain})" if self.domain else "")
+        if self.field is not None:
+            where += f": field '{self.field}'"
+        return f"{where}: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -78,9 +98,7 @@ class Domain:
 
     @property
     def authority(self) -> float:
-        if self.authority_override is not None:
-            return self.authority_override
-        return TIER_AUTHORITY[self.tier]
+        return prior(self.tier, self.authority_override)
 
     @property
     def base_url(self) -> str:
@@ -96,6 +114,10 @@ class Domain:
         host = (parts.hostname or "").lower()
         if not self.host_matches(host) or not (parts.path or "/").startswith(self.path):
             return False
+        return self.patterns_admit(url)
+
+    def patterns_admit(self, url: str) -> bool:
+        """Whether ``allow``/``deny`` let ``url`` in (the host and path already match)."""
         if self.allow and not any(re.search(p, url) for p in self.allow):
             return False
         return not any(re.search(p, url) for p in self.deny)
@@ -105,11 +127,15 @@ class Domain:
 class DomainSet:
     domains: tuple[Domain, ...]
     source: str = "<memory>"
-    _by_specificity: tuple[Domain, ...] = field(init=False, repr=False, compare=False)
+    _by_host: Mapping[str, tuple[Domain, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        ordered = sorted(self.domains, key=lambda d: (-len(d.domain), -len(d.path)))
-        object.__setattr__(self, "_by_specificity", tuple(ordered))
+        # Entries keyed by host, longest path first: match() looks up each suffix
+        # of a URL's host, longest first, instead of scanning a thousand entries.
+        by_host: dict[str, list[Domain]] = {}
+        for d in sorted(self.domains, key=lambda d: -len(d.path)):
+            by_host.setdefault(d.domain, []).append(d)
+        object.__setattr__(self, "_by_host", {h: tuple(ds) for h, ds in by_host.items()})
 
     def __len__(self) -> int:
         return len(self.domains)
@@ -118,13 +144,21 @@ class DomainSet:
         return iter(self.domains)
 
     def match(self, url: str) -> Domain | None:
-        """The most specific entry whose scope holds ``url`` (allow/deny applied)."""
-        for d in self._by_specificity:
-            if d.in_scope(url):
-                return d
+        """The most specific entry whose scope holds ``url`` (allow/deny applied):
+        the longest matching host, then the longest matching path."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            return None
+        labels = (parts.hostname or "").lower().split(".")
+        path = parts.path or "/"
+        for i in range(len(labels)):
+            for d in self._by_host.get(".".join(labels[i:]), ()):
+                if path.startswith(d.path) and d.patterns_admit(url):
+                    return d
         return None
 
     def authority(self, url: str) -> float:
+        """The authority prior of ``url``: its most specific entry's, else unlisted."""
         d = self.match(url)
         return d.authority if d else UNLISTED_AUTHORITY
 
@@ -144,78 +178,111 @@ class DomainSet:
 def load_domains(path: str | Path) -> DomainSet:
     """Read and validate a domains file; raise ConfigError naming entry and field."""
     p = Path(path)
+    return parse_domains(read_domains_yaml(p), str(p))
+
+
+def read_domains_yaml(p: Path) -> Any:
+    """The parsed YAML of a domains file; ConfigError when it cannot be read as YAML."""
     if not p.is_file():
         raise ConfigError(f"{p}: domains file not found")
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        return yaml.load(p.read_text(encoding="utf-8"), Loader=_SafeLoader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{p}: not valid YAML{where}: {getattr(e, 'problem', e)}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{p}: not UTF-8 text") from None
-    return parse_domains(data, str(p))
 
 
 def parse_domains(data: Any, source: str = "<memory>") -> DomainSet:
+    entries, problems = parse_entries(data, source)
+    if problems:
+        raise ConfigError(str(problems[0]))
+    return DomainSet(tuple(d for _, d in entries), source)
+
+
+def parse_entries(data: Any, source: str) -> tuple[list[tuple[int, Domain]], list[Problem]]:
+    """Every entry that parses (with its 1-based number) and every problem, in file order."""
     if not isinstance(data, dict) or not isinstance(data.get("domains"), list):
-        raise ConfigError(f"{source}: expected a mapping with a 'domains' list")
+        return [], [Problem(source, "expected a mapping with a 'domains' list")]
     defaults = data.get("defaults") or {}
     if not isinstance(defaults, dict):
-        raise ConfigError(f"{source}: 'defaults' must be a mapping")
+        return [], [Problem(source, "'defaults' must be a mapping")]
+    if not data["domains"]:
+        return [], [Problem(source, "the 'domains' list is empty")]
     seen: dict[str, int] = {}
-    out = []
+    out: list[tuple[int, Domain]] = []
+    problems: list[Problem] = []
     for i, raw in enumerate(data["domains"], start=1):
-        d = _parse_entry(raw, defaults, f"{source}: entry {i}")
+        d, found = _parse_entry(raw, defaults, source, i)
+        problems.extend(found)
+        if d is None:
+            continue
         if d.key in seen:
-            raise ConfigError(
-                f"{source}: entry {i} ({d.domain}): duplicate of entry {seen[d.key]} "
-                f"(same domain and path)"
-            )
+            why = f"duplicate of entry {seen[d.key]} (same domain and path)"
+            problems.append(Problem(source, why, i, d.domain, "domain"))
+            continue
         seen[d.key] = i
-        out.append(d)
-    if not out:
-        raise ConfigError(f"{source}: the 'domains' list is empty")
-    return DomainSet(tuple(out), source)
+        out.append((i, d))
+    return out, problems
 
 
-def _parse_entry(raw: Any, defaults: Mapping[str, Any], where: str) -> Domain:
+def _parse_entry(
+    raw: Any, defaults: Mapping[str, Any], source: str, i: int
+) -> tuple[Domain | None, list[Problem]]:
     if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: must be a mapping, got {type(raw).__name__}")
+        return None, [Problem(source, f"must be a mapping, got {type(raw).__name__}", i)]
     entry = {**defaults, **raw}
-    label = f"{where} ({entry.get('domain', '?')})"
+    label = str(entry.get("domain") or "?")
+    problems: list[Problem] = []
 
-    def fail(fieldname: str, why: str) -> ConfigError:
-        return ConfigError(f"{label}: field '{fieldname}': {why}")
+    def fail(fieldname: str, why: str) -> None:
+        problems.append(Problem(source, why, i, label, fieldname))
 
     for name in _REQUIRED:
         if entry.get(name) in (None, ""):
-            raise fail(name, "missing")
-    domain = str(entry["domain"]).strip().lower()
-    if not _HOST_RE.match(domain):
-        raise fail("domain", f"not a host name: {entry['domain']!r}")
-    tier = entry["tier"]
-    if not isinstance(tier, int) or isinstance(tier, bool) or tier not in TIER_AUTHORITY:
-        raise fail("tier", f"must be an integer 1-4, got {tier!r}")
+            fail(name, "missing")
+    domain = str(entry.get("domain") or "").strip().lower()
+    if domain and not _HOST_RE.match(domain):
+        fail("domain", f"not a host name: {entry['domain']!r}")
+    tier: Any = entry.get("tier")
+    if tier not in (None, "") and (
+        not isinstance(tier, int) or isinstance(tier, bool) or tier not in TIERS
+    ):
+        fail("tier", f"must be an integer {TIERS[0]}-{TIERS[-1]}, got {tier!r}")
     path = str(entry.get("path") or "/")
     if not path.startswith("/"):
-        raise fail("path", f"must start with '/', got {path!r}")
+        fail("path", f"must start with '/', got {path!r}")
+    # Without a sound domain, tier and path there is no scope to check seeds against.
+    scoped = not problems
     authority = entry.get("authority")
     if authority is not None and (
-        not isinstance(authority, int | float) or not 0.0 <= float(authority) <= 1.0
+        not isinstance(authority, int | float)
+        or isinstance(authority, bool)
+        or not 0.0 <= float(authority) <= 1.0
     ):
-        raise fail("authority", f"must be a number in [0, 1], got {authority!r}")
+        fail("authority", f"must be a number in [0, 1], got {authority!r}")
+        authority = None
     budget = entry.get("budget")
-    if budget is not None and (not isinstance(budget, int) or budget < 1):
-        raise fail("budget", f"must be a positive integer, got {budget!r}")
-    patterns: dict[str, tuple[str, ...]] = {}
+    if budget is not None and (
+        not isinstance(budget, int) or isinstance(budget, bool) or budget < 1
+    ):
+        fail("budget", f"must be a positive integer, got {budget!r}")
+        budget = None
+    lists = {name: _str_list(entry.get(name), fail, name) for name in ("seeds", "allow", "deny")}
     for name in ("allow", "deny"):
-        patterns[name] = _str_list(entry.get(name), fail, name)
-        for pat in patterns[name]:
+        compiled = []
+        for pat in lists[name]:
             try:
                 re.compile(pat)
+                compiled.append(pat)
             except re.error as e:
-                raise fail(name, f"pattern {pat!r} does not compile: {e}") from None
+                fail(name, f"pattern {pat!r} does not compile: {e}")
+        lists[name] = tuple(compiled)
+    mirror = _parse_mirror(entry.get("mirror"), fail)
+    if not scoped:
+        return None, problems
     d = Domain(
         domain=domain,
         name=str(entry["name"]),
@@ -224,37 +291,40 @@ def _parse_entry(raw: Any, defaults: Mapping[str, Any], where: str) -> Domain:
         path=path,
         lang=str(entry.get("lang") or "en"),
         region=str(entry.get("region") or "intl"),
-        seeds=_str_list(entry.get("seeds"), fail, "seeds"),
-        allow=patterns["allow"],
-        deny=patterns["deny"],
+        seeds=lists["seeds"],
+        allow=lists["allow"],
+        deny=lists["deny"],
         budget=budget,
         authority_override=float(authority) if authority is not None else None,
-        mirror=_parse_mirror(entry.get("mirror"), fail),
+        mirror=mirror,
     )
     for seed in d.seeds or (d.base_url,):
         if not d.in_scope(seed):
-            raise fail("seeds", f"{seed} is outside the entry's scope {d.base_url}")
-    return d
+            fail("seeds", f"{seed} is outside the entry's scope {d.base_url}")
+    return (None if problems else d), problems
 
 
-def _str_list(value: Any, fail: Any, name: str) -> tuple[str, ...]:
+def _str_list(value: Any, fail: Callable[[str, str], None], name: str) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise fail(name, "must be a list of strings")
+        fail(name, "must be a list of strings")
+        return ()
     return tuple(value)
 
 
-def _parse_mirror(value: Any, fail: Any) -> MirrorSpec | None:
+def _parse_mirror(value: Any, fail: Callable[[str, str], None]) -> MirrorSpec | None:
     if value is None:
         return None
     if isinstance(value, str):
         value = {"path": value}
     if not isinstance(value, dict) or not isinstance(value.get("path"), str):
-        raise fail("mirror", "must be a path or a mapping with 'path' (and optional 'package')")
+        fail("mirror", "must be a path or a mapping with 'path' (and optional 'package')")
+        return None
     package = value.get("package")
     if package is not None and not re.fullmatch(r"[a-z0-9][a-z0-9+.-]+", str(package)):
-        raise fail("mirror", f"not a Debian package name: {package!r}")
+        fail("mirror", f"not a Debian package name: {package!r}")
+        return None
     return MirrorSpec(path=value["path"], package=str(package) if package else None)

@@ -1,0 +1,146 @@
+"""`stepdr-index domains …`: check, list and count the entries of domains.yaml."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+import click
+
+from .authority import TIERS
+from .domain_check import check_file, count_registrable
+from .domains import Domain, load_domains
+from .options import default_domains_file, domains_option
+
+
+@click.group()
+def domains() -> None:
+    """Check, list and count the authoritative domains in domains.yaml."""
+
+
+@domains.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+def check(file: Path | None) -> None:
+    """Check FILE (default: ./domains.yaml, else the shipped list) and report every problem.
+
+    Checks the schema, tiers, seeds inside their own scope, allow/deny patterns
+    that compile, and registrable domains (with tldextract's bundled public
+    suffix list): no bare public suffixes, no two entries for the same scope.
+    Prints one line per problem, naming the entry and the field, and exits 1
+    when there is any.
+    """
+    path = file or default_domains_file()
+    problems = check_file(path)
+    for problem in problems:
+        click.echo(str(problem))
+    if problems:
+        click.echo(f"{path}: {len(problems)} problem(s)", err=True)
+        raise SystemExit(1)
+    listed = load_domains(path)
+    click.echo(
+        f"{path}: ok, {len(listed)} entries over {count_registrable(listed)} registrable domains"
+    )
+
+
+@domains.command("list")
+@domains_option
+@click.option("--category", help="Only this category.")
+@click.option("--tier", type=click.IntRange(TIERS[0], TIERS[-1]), help="Only this tier.")
+@click.option("--lang", help="Only this language code.")
+@click.option("--region", help="Only this region code.")
+@click.option("--json", "as_json", is_flag=True, help="A JSON list, for scripts.")
+def list_(
+    domains_file: Path | None,
+    category: str | None,
+    tier: int | None,
+    lang: str | None,
+    region: str | None,
+    as_json: bool,
+) -> None:
+    """List the entries as a table: tier, authority, scope, category, lang, region, name."""
+    wanted: list[Callable[[Domain], bool]] = []
+    if category is not None:
+        wanted.append(lambda d: d.category == category)
+    if tier is not None:
+        wanted.append(lambda d: d.tier == tier)
+    if lang is not None:
+        wanted.append(lambda d: d.lang == lang)
+    if region is not None:
+        wanted.append(lambda d: d.region == region)
+    listed = load_domains(domains_file or default_domains_file())
+    picked = [d for d in listed if all(w(d) for w in wanted)]
+    if as_json:
+        click.echo(json.dumps([_as_dict(d) for d in picked], ensure_ascii=False, indent=2))
+        return
+    rows = [_row(d) for d in picked]
+    header = ("tier", "auth", "scope", "category", "lang", "region", "name")
+    for line in _table(header, rows):
+        click.echo(line)
+    click.echo(f"{len(picked)} of {len(listed)} entries", err=True)
+
+
+@domains.command("stats")
+@domains_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object, for scripts.")
+def stats_(domains_file: Path | None, as_json: bool) -> None:
+    """Count the entries by category, tier, lang and region."""
+    listed = load_domains(domains_file or default_domains_file())
+    counts = {
+        "category": Counter(d.category for d in listed),
+        "tier": Counter(str(d.tier) for d in listed),
+        "lang": Counter(d.lang for d in listed),
+        "region": Counter(d.region for d in listed),
+    }
+    registrable = count_registrable(listed)
+    if as_json:
+        payload: dict[str, object] = {"entries": len(listed), "registrable_domains": registrable}
+        payload |= {f"by_{k}": dict(c.most_common()) for k, c in counts.items()}
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{len(listed)} entries over {registrable} registrable domains")
+    for key, counter in counts.items():
+        ordered = sorted(counter.items()) if key == "tier" else counter.most_common()
+        click.echo("")
+        for line in _table((key, "entries"), [(k, str(n)) for k, n in ordered], numeric={1}):
+            click.echo(line)
+
+
+def _row(d: Domain) -> tuple[str, ...]:
+    scope = d.domain + d.path.rstrip("/")
+    return (str(d.tier), f"{d.authority:.2f}", scope, d.category, d.lang, d.region, d.name)
+
+
+def _as_dict(d: Domain) -> dict[str, object]:
+    return {
+        "domain": d.domain,
+        "path": d.path,
+        "name": d.name,
+        "category": d.category,
+        "tier": d.tier,
+        "authority": d.authority,
+        "lang": d.lang,
+        "region": d.region,
+        "seeds": list(d.seeds or (d.base_url,)),
+        "allow": list(d.allow),
+        "deny": list(d.deny),
+        "budget": d.budget,
+        "mirror": d.mirror.path if d.mirror else None,
+    }
+
+
+def _table(
+    header: Sequence[str], rows: Iterable[Sequence[str]], numeric: Iterable[int] = ()
+) -> list[str]:
+    rows = [tuple(header), *(tuple(r) for r in rows)]
+    widths = [max(len(r[c]) for r in rows) for c in range(len(header))]
+    right = set(numeric)
+    lines = []
+    for row in rows:
+        cells = [
+            cell.rjust(w) if c in right else cell.ljust(w)
+            for c, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return lines
