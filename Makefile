@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 DATA   ?= data
-BUDGET ?= 400
+BUDGET ?= 60
 STAMP  := $(VENV)/.installed-stamp
 TORCH  ?= torch==2.13.0
 
