@@ -12,7 +12,7 @@ TORCH  ?= torch==2.13.0
 
 GOLD_PKG ?= newspaper4k==0.9.6
 
-.PHONY: install mirrors gold demo test lint fmt clean
+.PHONY: install mirrors gold sandbox demo test lint fmt clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,12 +38,19 @@ $(DATA)/gold/.stamp: | $(STAMP)
 		'*/tests/data/html' '*/tests/data/txt' '*/tests/data/metadata'
 	rm -rf $(DATA)/gold && mv $(DATA)/gold.tmp $(DATA)/gold && touch $@
 
-demo: mirrors
+# The agent's shell tool runs commands in a bubblewrap sandbox inside tmux (Debian packages).
+sandbox:
+	@command -v bwrap >/dev/null && command -v tmux >/dev/null || \
+		{ apt-get update -q && apt-get install -y -q bubblewrap tmux; }
+
+demo: mirrors sandbox
 	$(BIN)/stepdr-index crawl --data $(DATA) --offline --budget $(BUDGET) --quiet
 	$(BIN)/stepdr-index build --data $(DATA)
 	$(BIN)/stepdr-index stats --data $(DATA)
 	@for q in "lru_cache maxsize" "VACUUM FULL locks the table" "sqlite write-ahead log checkpoint"; do \
 		echo; echo "=== $$q"; $(BIN)/stepdr-index search --data $(DATA) -k 3 "$$q"; done
+	$(BIN)/stepdr-agent run --index $(DATA) --max-steps 6 --max-new-tokens 384 --max-time 420 \
+		--max-context 8192 "What does the maxsize argument of functools.lru_cache control?"
 
 .typecheck/stepdr: $(STAMP)
 	mkdir -p $@
@@ -58,7 +65,7 @@ fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: mirrors gold lint
+test: mirrors gold sandbox lint
 	STEPDR_REQUIRE_MIRRORS=1 STEPDR_TEST_MIRRORS=$(abspath $(DATA))/mirrors \
 		STEPDR_TEST_GOLD=$(abspath $(DATA))/gold $(BIN)/pytest
 

@@ -1,0 +1,229 @@
+"""The stepdr-agent command line: run a question to a cited report, or resume a run."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import click
+
+from stepdr.crawl.errors import StepdrError
+
+from .loop import REPORT
+from .records import Budgets, ExitStatus, RunResult
+from .trajectory import FILE, read_events
+from .wiring import Settings, build_backend, build_model, make_agent, new_run_dir
+
+EXIT = {ExitStatus.MODEL_ERROR: 1, ExitStatus.INTERRUPTED: 130}
+
+
+class _Group(click.Group):
+    """Turns every StepdrError into a one-line 'Error: …' and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except StepdrError as e:
+            raise click.ClickException(str(e)) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="stepdr")
+def main() -> None:
+    """stepdr-agent: a research agent that answers from the local index, with citations."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _budget_options(f: Any) -> Any:
+    for opt in reversed(
+        [
+            click.option("--max-steps", type=click.IntRange(1), help="Model turns [30]."),
+            click.option("--max-context", type=click.IntRange(256), help="Tokens [32768]."),
+            click.option("--max-time", type=click.FloatRange(1), help="Seconds [1800]."),
+            click.option("--max-calls", type=click.IntRange(1), help="Tool calls a step [8]."),
+            click.option("--max-new-tokens", type=click.IntRange(16), help="A reply [2048]."),
+        ]
+    ):
+        f = opt(f)
+    return f
+
+
+def _budgets(base: Budgets, kw: dict[str, Any]) -> Budgets:
+    b = replace(
+        base,
+        max_steps=kw.get("max_steps") or base.max_steps,
+        max_context_tokens=kw.get("max_context") or base.max_context_tokens,
+        wall_time_s=kw.get("max_time") or base.wall_time_s,
+        max_calls_per_step=kw.get("max_calls") or base.max_calls_per_step,
+        max_new_tokens=kw.get("max_new_tokens") or base.max_new_tokens,
+    )
+    reserve = min(b.answer_reserve, b.max_new_tokens, b.max_context_tokens // 4)
+    return replace(b, answer_reserve=reserve)
+
+
+@main.command()
+@click.argument("question")
+@click.option(
+    "--index",
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=lambda: os.environ.get("STEPDR_DATA", "data"),
+    show_default="./data or $STEPDR_DATA",
+    help="Data directory holding the index.",
+)
+@click.option(
+    "--model",
+    type=click.Path(exists=True, path_type=Path),
+    help="A transformers model directory or .gguf file [default: the bundled "
+    "Qwen2.5-Coder-0.5B-Instruct].",
+)
+@click.option(
+    "--endpoint",
+    help="An OpenAI-compatible base URL (vLLM, SGLang, hosted); API key from $OPENAI_API_KEY.",
+)
+@click.option("--api-model", help="The model name to ask the endpoint for [its first].")
+@click.option(
+    "--search-url",
+    help="Search through this stepdr server instead of in-process "
+    "(Bearer token from $STEPDR_SEARCH_TOKEN).",
+)
+@click.option(
+    "--workspace",
+    "run_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Run directory [DATA/runs/<time>-<question>].",
+)
+@click.option("--no-shell", is_flag=True, help="Leave the shell tool out.")
+@click.option(
+    "--allow-unsandboxed-shell",
+    is_flag=True,
+    help="Without bubblewrap, run shell commands with your own rights.",
+)
+@click.option(
+    "--vision-model",
+    type=click.Path(exists=True, file_okay=False),
+    help="A transformers image-text-to-text model for analyze_image.",
+)
+@click.option(
+    "--no-seed-search",
+    is_flag=True,
+    help="Do not search the question itself before the model's first step.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print only the report path.")
+@_budget_options
+def run(question: str, data_dir: Path, model: Path | None, endpoint: str | None,
+        api_model: str | None, search_url: str | None, run_dir: Path | None, no_shell: bool,
+        allow_unsandboxed_shell: bool, vision_model: str | None, no_seed_search: bool,
+        quiet: bool,
+        **budget_kw: Any) -> None:  # fmt: skip
+    """Research QUESTION; write report.md and trajectory.jsonl; print the report's path."""
+    if model and endpoint:
+        raise click.UsageError("give --model or --endpoint, not both")
+    settings = Settings(
+        data_dir=str(data_dir.resolve()),
+        model=str(model.resolve()) if model else None,
+        endpoint=endpoint,
+        api_model=api_model,
+        search_url=search_url,
+        shell=not no_shell,
+        allow_unsandboxed_shell=allow_unsandboxed_shell,
+        vision_model=str(Path(vision_model).resolve()) if vision_model else None,
+        seed_search=not no_seed_search,
+        budgets=_budgets(Budgets(), budget_kw),
+    )
+    run_dir = (run_dir or new_run_dir(data_dir, question)).resolve()
+    if (run_dir / FILE).exists():
+        raise click.UsageError(f"{run_dir} already holds a run: stepdr-agent resume {run_dir}")
+    say = _Printer(quiet)
+    backend = build_backend(settings)  # fail on a missing index before loading a model
+    say.line(f"loading the model ({settings.endpoint or settings.model or 'default'})")
+    agent = make_agent(settings, run_dir, build_model(settings, say.line), backend, say)
+    for name, state in agent.toolbox.status().items():
+        if state != "enabled":
+            say.line(f"tool {name}: {state}")
+    say.line(f"run directory: {run_dir}")
+    _finish(agent.run(question, settings.to_dict()), quiet)
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-q", "--quiet", is_flag=True, help="Print only the report path.")
+@_budget_options
+def resume(run_dir: Path, quiet: bool, **budget_kw: Any) -> None:
+    """Continue RUN_DIR from its trajectory (after a crash, an interrupt or a budget stop)."""
+    first = read_events(run_dir / FILE)[0]
+    settings = Settings.from_dict(first.get("config") or {})
+    settings = replace(settings, budgets=_budgets(settings.budgets, budget_kw))
+    say = _Printer(quiet)
+    backend = build_backend(settings)
+    agent = make_agent(settings, run_dir.resolve(), build_model(settings, say.line), backend, say)
+    _finish(agent.resume(), quiet)
+
+
+@main.command()
+@click.option("--index", "--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=lambda: os.environ.get("STEPDR_DATA", "data"))  # fmt: skip
+def prepare(data_dir: Path) -> None:
+    """Assemble and convert the bundled default model under DATA/models (done once)."""
+    from .assets import ensure_default_model
+
+    click.echo(ensure_default_model(data_dir, lambda m: click.echo(m, err=True)))
+
+
+def _finish(result: RunResult, quiet: bool) -> None:
+    if not quiet:
+        click.echo(f"{result.status.value}: {result.reason}", err=True)
+        if result.removed_citations:
+            removed = ", ".join(result.removed_citations)
+            click.echo(f"removed citations never retrieved: {removed}", err=True)
+    click.echo(result.run_dir / REPORT)
+    code = EXIT.get(result.status, 0)
+    if code:
+        sys.exit(code)
+
+
+class _Printer:
+    """Shows a run's steps live on stderr as the trajectory records them."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+
+    def line(self, text: str) -> None:
+        if not self.quiet:
+            click.echo(text, err=True)
+
+    def __call__(self, e: dict[str, Any]) -> None:
+        kind = e["type"]
+        if kind == "model":
+            self.line(
+                click.style(f"step {e['step']}", bold=True)
+                + f"  {e['prompt_tokens']} prompt + {e['completion_tokens']} new tokens,"
+                f" {e['seconds']:.1f} s"
+            )
+        elif kind == "message" and e["role"] == "assistant":
+            self.line(click.style("  " + _short(e["content"], 300), dim=True))
+        elif kind == "message" and e.get("forced"):
+            self.line(
+                click.style(f"  ! {e['forced']} budget low: asking for the answer", fg="yellow")
+            )
+        elif kind == "tool_call":
+            args = json.dumps(e["arguments"], ensure_ascii=False)
+            self.line(f"  → {e['name']} {_short(args, 160)}")
+        elif kind == "observation":
+            mark = click.style("ok", fg="green") if e["ok"] else click.style("error", fg="red")
+            extra = f", saved to {e['saved_to']}" if e.get("saved_to") else ""
+            n = len(e["sources"])
+            self.line(f"  ← {mark}, {e['chars']} chars, {n} sources, {e['seconds']:.1f} s{extra}")
+        elif kind == "end":
+            self.line(f"ended after {e['steps']} steps, {e['seconds']:.0f} s")
+
+
+def _short(text: str, n: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= n else flat[: n - 1] + "…"

@@ -1,0 +1,107 @@
+"""The report: the answer's ``\\cite{web_…}`` markers as numbered references.
+
+A cite id counts only when the run retrieved that page or passage (it is in the run's
+sources); every other id is removed from the text and listed, so a report holds no
+fabricated citation by construction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from stepdr.crawl.authority import TIER_AUTHORITY, UNLISTED_AUTHORITY
+
+from .records import Source
+
+# \cite{a, b} as asked; [web_…] and bare web_… ids, which small models write instead.
+_MARKER = re.compile(
+    r"[ \t]?\\cite[pt]?\{([^{}]*)\}|\[\s*(web_[0-9a-fA-F]{8}(?:\s*[,;]\s*web_[0-9a-fA-F]{8})*)\s*\]"
+    r"|(?<![\w/])(web_[0-9a-fA-F]{8})\b"
+)
+_ID = re.compile(r"[^\s,;]+")
+TIER_NAMES = {1: "primary/official", 2: "authoritative secondary", 3: "reputable", 4: "weaker"}
+
+
+@dataclass(frozen=True)
+class Report:
+    markdown: str
+    cited: tuple[Source, ...]
+    removed: tuple[str, ...]
+
+
+def tier_label(authority: float | None) -> str:
+    if authority is None:
+        return "authority unknown"
+    for tier, prior in TIER_AUTHORITY.items():
+        if abs(prior - authority) < 1e-6:
+            return f"tier {tier}, {TIER_NAMES.get(tier, '')}".rstrip(", ")
+    if abs(authority - UNLISTED_AUTHORITY) < 1e-6:
+        return "unlisted source"
+    return f"authority {authority:.2f}"
+
+
+def resolve_citations(text: str, sources: Mapping[str, Source]) -> Report:
+    """Number the retrieved ids in order of first use; drop the others."""
+    numbers: dict[str, int] = {}
+    removed: list[str] = []
+
+    def replace(m: re.Match[str]) -> str:
+        ids = _ID.findall(m.group(1) or m.group(2) or m.group(3) or "")
+        marks = []
+        for cid in ids:
+            cid = cid.strip().lower() if cid.lower().startswith("web_") else cid.strip()
+            if cid in sources:
+                n = numbers.setdefault(cid, len(numbers) + 1)
+                if n not in marks:
+                    marks.append(n)
+            elif cid not in removed:
+                removed.append(cid)
+        if not marks:
+            return ""
+        lead = " " if m.group(0)[:1] in (" ", "\t") else ""
+        return lead + "".join(f"[{n}]" for n in marks)
+
+    body = _MARKER.sub(replace, text)
+    cited = tuple(sources[cid] for cid in sorted(numbers, key=numbers.__getitem__))
+    return Report(body, cited, tuple(removed))
+
+
+def references(cited: tuple[Source, ...]) -> str:
+    lines = ["## References", ""]
+    for i, s in enumerate(cited, 1):
+        title = s.title.replace("[", "(").replace("]", ")") or s.url
+        lines.append(f"{i}. [{title}]({s.url}) — {s.site} · {tier_label(s.authority)}")
+    return "\n".join(lines)
+
+
+def render_report(
+    question: str,
+    answer: str | None,
+    sources: Mapping[str, Source],
+    status: str,
+    reason: str,
+) -> Report:
+    head = f"# {' '.join(question.split())}\n"
+    if answer is None:
+        consulted = "\n".join(
+            f"- [{s.title or s.url}]({s.url}) — {s.site} · {tier_label(s.authority)}"
+            for s in sources.values()
+        )
+        body = f"_No answer: the run stopped ({status}): {reason}._\n"
+        if consulted:
+            body += f"\n## Sources consulted\n\n{consulted}\n"
+        return Report(f"{head}\n{body}", (), ())
+    resolved = resolve_citations(answer.strip(), sources)
+    parts = [head, resolved.markdown, ""]
+    if resolved.cited:
+        parts += [references(resolved.cited), ""]
+    if resolved.removed:
+        parts.append(
+            f"_{len(resolved.removed)} citation(s) removed: the run never retrieved "
+            f"{', '.join(resolved.removed)}._\n"
+        )
+    if status != "answered":
+        parts.append(f"_Answer written early ({status}): {reason}._\n")
+    return Report("\n".join(parts), resolved.cited, resolved.removed)
