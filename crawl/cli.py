@@ -23,7 +23,17 @@ from .options import data_option, default_domains_file, domains_option, mirrors_
 @click.option(
     "--budget", type=click.IntRange(min=1), help="Max pages per entry (overrides the list)."
 )
-@click.option("--quiet", "-q", is_flag=True, help="Log warnings only.")
+@click.option(
+    "--recrawl",
+    is_flag=True,
+    help="Visit every known page again (conditional requests; stores only what changed).",
+)
+@click.option(
+    "--contact",
+    metavar="URL",
+    help="Contact URL in the User-Agent, for site owners [default: the project's page].",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Log warnings only; no progress display.")
 def crawl(
     data_dir: Path,
     domains_file: Path | None,
@@ -31,15 +41,20 @@ def crawl(
     offline: bool,
     only: tuple[str, ...],
     budget: int | None,
+    recrawl: bool,
+    contact: str | None,
     quiet: bool,
 ) -> None:
     """Crawl the domains in domains.yaml into WARC files under DATA/warc.
 
     Mirrored entries are fetched from their local copy under their real URLs.
-    The crawl state lives in DATA/crawl: run the command again to resume an
-    interrupted crawl; a finished crawl is not repeated.
+    The crawl state lives in DATA/crawl: stop a crawl any way (Ctrl-C, kill -9)
+    and run the command again to continue it; a finished crawl is not repeated.
+    --recrawl starts a new pass over every page (a stopped recrawl continues
+    with a plain `crawl`).
     """
-    from .run import CrawlConfig, run_crawl
+    from .run import DEFAULT_CONTACT, CrawlConfig, run_crawl
+    from .summary import format_summary
 
     config = CrawlConfig(
         domains_file=domains_file or default_domains_file(),
@@ -49,12 +64,18 @@ def crawl(
         only=only,
         budget=budget,
         log_level="WARNING" if quiet else "INFO",
+        recrawl=recrawl,
+        contact_url=contact or DEFAULT_CONTACT,
+        progress="off" if quiet else "auto",
     )
     result = run_crawl(config)
     click.echo(
         f"crawled {result.pages} pages ({result.responses} responses) "
         f"into {len(result.warc_files)} new WARC file(s) under {config.warc_dir}"
     )
+    if result.summary and not quiet:
+        for line in format_summary(result.summary):
+            click.echo(line)
 
 
 @click.group()

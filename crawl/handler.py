@@ -1,9 +1,10 @@
 """A Scrapy download handler that fetches mirrored URLs from the loopback mirror.
 
-Everything above the handler (robots.txt, redirects, stats, the WARC writer)
-sees only the real URL; the bytes come from the local copy.  With
-``STEPDR_OFFLINE`` set, a URL outside every mirror is refused instead of fetched,
-so an air-gapped run never touches the network.
+Everything above the handler (robots.txt, stats, the WARC writer) sees only the
+real URL; the bytes come from the local copy.  With ``STEPDR_OFFLINE`` set, a
+URL outside every mirror is refused instead of fetched, so an air-gapped run
+never touches the network.  A body over DOWNLOAD_MAXSIZE (announced or
+streamed) is refused here, as ``too_large``, so the crawl settles it for good.
 """
 
 from __future__ import annotations
@@ -11,8 +12,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DownloadCancelledError
 from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet.defer import CancelledError
+
+from .refusals import Refused, RetryLater
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -34,14 +38,18 @@ class MirrorDownloadHandler(HTTP11DownloadHandler):
     async def download_request(self, request: Request) -> Response:
         parts = urlparse_cached(request)
         host = (parts.hostname or "").lower()
-        if self._proxy and self._mirrored(host):
-            # Absolute-form request through the mirror, as to an HTTP proxy; plain
-            # http so no TLS tunnel is needed, the real scheme passed alongside.
-            url = "http" + request.url[len(parts.scheme) :]
-            proxied = request.replace(url=url, meta={**request.meta, "proxy": self._proxy})
-            proxied.headers["X-Forwarded-Proto"] = parts.scheme
-            response = await super().download_request(proxied)
-            return response.replace(url=request.url, request=request)
-        if self._offline:
-            raise IgnoreRequest(f"offline: {request.url} has no mirror")
-        return await super().download_request(request)
+        try:
+            if self._proxy and self._mirrored(host):
+                # Absolute-form request through the mirror, as to an HTTP proxy; plain
+                # http so no TLS tunnel is needed, the real scheme passed alongside.
+                url = "http" + request.url[len(parts.scheme) :]
+                proxied = request.replace(url=url, meta={**request.meta, "proxy": self._proxy})
+                proxied.headers["X-Forwarded-Proto"] = parts.scheme
+                response = await super().download_request(proxied)
+                return response.replace(url=request.url, request=request)
+            if self._offline:
+                raise RetryLater("offline", f"{request.url} has no mirror")
+            return await super().download_request(request)
+        except (DownloadCancelledError, CancelledError) as e:
+            # Raised by the HTTP/1.1 handler when the body passes DOWNLOAD_MAXSIZE.
+            raise Refused("too_large", request.url) from e

@@ -2,21 +2,37 @@
 
 Scrapy runs in a child process (Twisted's reactor cannot be restarted within
 one process), so callers — the CLI, tests, the agent — may crawl repeatedly.
+The child dies with its parent, and holds a lock on the data directory, so a
+killed crawl never leaves a second writer behind.  ``crawl_here`` runs the
+same crawl in the calling process (once per process).
+
+The crawl state is DATA/crawl/journal.jsonl plus the WARC files (see
+journal.py): stop a crawl any way at all, even ``kill -9``, and the next run
+continues where it was.  Tests against servers on 127.0.0.1 list their host
+names in ``allow_private_hosts`` (and pin them with ``resolve``), or the SSRF
+guard refuses them.
 """
 
 from __future__ import annotations
 
 import json
 import multiprocessing
+import os
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+from . import errors
 from .domains import DomainSet, load_domains
-from .errors import CrawlError
+from .errors import CrawlError, StepdrError
 from .mirror import MirrorMap, MirrorServer
+from .settings import scrapy_settings
+from .traps import TrapRules
 
-USER_AGENT = "stepdr/0.1 (+https://github.com/stepdr/stepdr; offline research index)"
+DEFAULT_CONTACT = "https://github.com/stepdr/stepdr"
+USER_AGENT = f"stepdr/0.1 (+{DEFAULT_CONTACT}; offline research index)"
 
 
 @dataclass(frozen=True)
@@ -30,19 +46,54 @@ class CrawlConfig:
     default_budget: int = 1000
     concurrency: int = 16
     log_level: str = "INFO"
-    user_agent: str = USER_AGENT
+    user_agent: str = ""
+    """Empty: ``stepdr/0.1 (+CONTACT_URL; offline research index)``."""
+    contact_url: str = DEFAULT_CONTACT
+    recrawl: bool = False
+    """Start a new pass over every known page, with conditional requests."""
+    per_host: int = 2
+    delay: float = 1.0
+    """Least seconds between requests to one (non-mirrored) host; AutoThrottle adds."""
+    max_delay: float = 60.0
+    crawl_delay_max: float = 30.0
+    retry_after_max: float = 300.0
+    max_bytes: int = 32 * 1024 * 1024
+    """DOWNLOAD_MAXSIZE, before and after decompression."""
+    timeout: float = 30.0
+    retries: int = 2
+    max_redirects: int = 5
+    traps: TrapRules = field(default_factory=TrapRules)
+    robots_ttl: float = 86400.0
+    robots_retry: float = 600.0
+    resolve: tuple[tuple[str, str], ...] = ()
+    """Host names pinned to addresses, like ``curl --resolve``."""
+    allow_private_hosts: tuple[str, ...] = ()
+    """Hosts (and subdomains) allowed to resolve to loopback/private addresses."""
+    progress: str = "auto"
+    """``auto`` (a live line on a terminal, log lines otherwise), ``tty``, ``log``, ``off``."""
+    warc_max_bytes: int = 1 << 30
+    settings: tuple[tuple[str, Any], ...] = ()
+    """Extra Scrapy settings, applied last."""
+
+    @property
+    def agent(self) -> str:
+        return self.user_agent or f"stepdr/0.1 (+{self.contact_url}; offline research index)"
 
     @property
     def warc_dir(self) -> Path:
         return self.data_dir / "warc"
 
     @property
-    def job_dir(self) -> Path:
-        return self.data_dir / "crawl" / "job"
+    def crawl_dir(self) -> Path:
+        return self.data_dir / "crawl"
+
+    @property
+    def journal_file(self) -> Path:
+        return self.crawl_dir / "journal.jsonl"
 
     @property
     def stats_file(self) -> Path:
-        return self.data_dir / "crawl" / "stats.json"
+        return self.crawl_dir / "stats.json"
 
 
 @dataclass(frozen=True)
@@ -51,6 +102,7 @@ class CrawlResult:
     responses: int
     warc_files: tuple[str, ...]
     stats: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
 
 
 def plan(config: CrawlConfig) -> tuple[DomainSet, MirrorMap]:
@@ -68,74 +120,100 @@ def plan(config: CrawlConfig) -> tuple[DomainSet, MirrorMap]:
     return domains, mirror
 
 
-def scrapy_settings(config: CrawlConfig, mirror: MirrorMap, proxy: str | None) -> dict[str, Any]:
-    handler = "stepdr.crawl.handler.MirrorDownloadHandler"
-    mirrored_hosts = sorted({s.domain.domain for s in mirror.sites})
-    return {
-        "BOT_NAME": "stepdr",
-        "USER_AGENT": config.user_agent,
-        "ROBOTSTXT_OBEY": True,
-        "COOKIES_ENABLED": False,
-        "TELNETCONSOLE_ENABLED": False,
-        "LOG_LEVEL": config.log_level,
-        "JOBDIR": str(config.job_dir),
-        "CONCURRENT_REQUESTS": config.concurrency,
-        "CONCURRENT_REQUESTS_PER_DOMAIN": 2,
-        "DOWNLOAD_DELAY": 1.0,
-        # A local mirror needs no politeness: no delay, more parallel fetches.
-        "DOWNLOAD_SLOTS": {h: {"concurrency": 8, "delay": 0} for h in mirrored_hosts},
-        "DEPTH_PRIORITY": 1,
-        "SCHEDULER_DISK_QUEUE": "scrapy.squeues.PickleFifoDiskQueue",
-        "SCHEDULER_MEMORY_QUEUE": "scrapy.squeues.FifoMemoryQueue",
-        "RETRY_TIMES": 2,
-        "DOWNLOAD_HANDLERS": {"http": handler, "https": handler},
-        "EXTENSIONS": {
-            "stepdr.crawl.warc.WarcWriterExtension": 500,
-            # No listening ports of our own beyond the loopback mirror.
-            "scrapy.extensions.remote_control.RemoteControl": None,
-        },
-        "STEPDR_WARC_DIR": str(config.warc_dir),
-        "STEPDR_MIRROR_PROXY": proxy,
-        "STEPDR_MIRROR_HOSTS": mirrored_hosts,
-        "STEPDR_OFFLINE": config.offline,
-    }
+def _lock(config: CrawlConfig, wait_s: float = 10.0) -> IO[bytes]:
+    import fcntl
+
+    config.crawl_dir.mkdir(parents=True, exist_ok=True)
+    fh = (config.crawl_dir / "lock").open("ab")
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fh
+        except BlockingIOError:
+            # A crawl whose parent was just killed is still on its way out.
+            if time.monotonic() > deadline:
+                fh.close()
+                raise CrawlError(f"{config.data_dir}: another crawl is running on it") from None
+            time.sleep(0.2)
 
 
-def _child(config: CrawlConfig) -> None:
+def crawl_here(config: CrawlConfig) -> dict[str, Any]:
+    """Run the crawl in this process; write and return the stats payload."""
     from scrapy.crawler import CrawlerProcess
 
+    from .session import session_of
     from .spider import AuthoritySpider
+    from .summary import summarize
 
-    _, mirror = plan(config)
-    server = MirrorServer(mirror).start() if mirror else None
+    lock = _lock(config)
     try:
-        settings = scrapy_settings(config, mirror, server.proxy_url if server else None)
-        process = CrawlerProcess(settings)
-        crawler = process.create_crawler(AuthoritySpider)
-        process.crawl(
-            crawler,
-            domains_file=str(config.domains_file),
-            only=list(config.only),
-            offline=config.offline,
-            budget=config.budget,
-            default_budget=config.default_budget,
-        )
-        process.start()
-        stats = crawler.stats.get_stats() if crawler.stats else {}
-        ext = crawler.get_extension(_warc_ext())
-        files: list[str] = [str(p) for p in ext.files.paths] if ext else []
-        config.stats_file.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"stats": {k: _jsonable(v) for k, v in stats.items()}, "warc_files": files}
-        config.stats_file.write_text(json.dumps(payload, indent=2, sort_keys=True))
+        _, mirror = plan(config)
+        server = MirrorServer(mirror).start() if mirror else None
+        try:
+            settings = scrapy_settings(config, mirror, server.proxy_url if server else None)
+            process = CrawlerProcess(settings)
+            crawler = process.create_crawler(AuthoritySpider)
+            process.crawl(crawler)
+            process.start()
+            stats = crawler.stats.get_stats() if crawler.stats else {}
+            files = [str(p) for p in session_of(crawler).warcs.paths]
+        finally:
+            if server:
+                server.stop()
+        if "stepdr/fatal" in stats:
+            raise CrawlError(f"{config.crawl_dir}: cannot resume: {stats['stepdr/fatal']}")
+        payload = {
+            "stats": {k: _jsonable(v) for k, v in stats.items()},
+            "summary": summarize(stats),
+            "warc_files": files,
+        }
+        tmp = config.stats_file.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(payload, indent=2, sort_keys=True))
+        tmp.replace(config.stats_file)
+        return payload
     finally:
-        if server:
-            server.stop()
+        lock.close()
 
 
-def _warc_ext() -> type:
-    from .warc import WarcWriterExtension
+def _die_with_parent(parent: int) -> None:
+    try:  # Linux: the kernel kills us the moment the parent dies
+        import ctypes
+        import signal
 
-    return WarcWriterExtension
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(70)
+
+    threading.Thread(target=watch, name="stepdr-parent-watch", daemon=True).start()
+
+
+def _child(config: CrawlConfig, conn: Any, parent: int) -> None:
+    _die_with_parent(parent)
+    try:
+        crawl_here(config)
+    except StepdrError as e:
+        conn.send((type(e).__name__, str(e)))
+        raise SystemExit(2) from None
+
+
+def _received(receiver: Any) -> StepdrError | None:
+    """The error the child sent, as the same StepdrError class, if it sent one."""
+    try:
+        if not receiver.poll():
+            return None
+        name, message = receiver.recv()
+    except EOFError:  # the child closed the pipe without a word: no error
+        return None
+    cls = getattr(errors, str(name), CrawlError)
+    if not (isinstance(cls, type) and issubclass(cls, StepdrError)):
+        cls = CrawlError
+    return cls(message)
 
 
 def _jsonable(v: Any) -> Any:
@@ -146,13 +224,18 @@ def run_crawl(config: CrawlConfig) -> CrawlResult:
     plan(config)  # fail fast, in this process, with a clear error
     config.stats_file.unlink(missing_ok=True)
     ctx = multiprocessing.get_context("spawn")
-    proc = ctx.Process(target=_child, args=(config,), name="stepdr-crawl")
+    receiver, sender = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(config, sender, os.getpid()), name="stepdr-crawl")
     proc.start()
+    sender.close()
     try:
         proc.join()
     except KeyboardInterrupt:
         proc.join()  # Scrapy in the child shuts down cleanly on the same signal
         raise
+    failure = _received(receiver)
+    if failure is not None:
+        raise failure
     if proc.exitcode != 0 or not config.stats_file.exists():
         raise CrawlError(f"crawl process failed with exit code {proc.exitcode}")
     payload = json.loads(config.stats_file.read_text())
@@ -162,7 +245,8 @@ def run_crawl(config: CrawlConfig) -> CrawlResult:
         responses=int(stats.get("downloader/response_count", 0)),
         warc_files=tuple(payload["warc_files"]),
         stats=stats,
+        summary=payload.get("summary", {}),
     )
 
 
-__all__ = ["CrawlConfig", "CrawlResult", "plan", "run_crawl"]
+__all__ = ["CrawlConfig", "CrawlResult", "crawl_here", "plan", "run_crawl", "scrapy_settings"]

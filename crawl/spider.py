@@ -1,87 +1,146 @@
 """The spider: start at each domain's seeds, follow in-scope links within budget.
 
-It extracts links and nothing else; every response reaches the WARC writer
-through the downloader, and text extraction happens later, at build time.
+It extracts links and nothing else; responses are stored by StoreMiddleware on
+their way up from the downloader, and text extraction happens at build time.
+Redirects are links too: the spider follows ``Location`` itself (Scrapy's
+RedirectMiddleware is off), so a redirect target is scoped, trap-checked,
+deduplicated and journaled like any other URL, and a loop ends at the first
+URL seen twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
-from urllib.parse import urldefrag
+import logging
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
 
 import scrapy
-from scrapy.http import HtmlResponse, Response
-from scrapy.linkextractors import LinkExtractor
-from w3lib.url import canonicalize_url
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Headers, HtmlResponse, Response
+from scrapy.responsetypes import responsetypes
 
-from .domains import Domain, DomainSet, load_domains
+from .journal import Link, Stored
+from .links import extract_links
+from .refusals import Refused, RetryLater
+from .session import CrawlSession, session_of
+from .warc import read_response
+
+if TYPE_CHECKING:
+    from twisted.python.failure import Failure
+
+log = logging.getLogger(__name__)
 
 
 class AuthoritySpider(scrapy.Spider):
     name = "stepdr"
 
-    def __init__(
-        self,
-        domains_file: str,
-        only: list[str] | None = None,
-        offline: bool = False,
-        budget: int | None = None,
-        default_budget: int = 1000,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        domains = load_domains(domains_file)
-        if only:
-            domains = domains.select(only)
-        if offline:
-            domains = DomainSet(domains.mirrored(), domains.source)
-        self.domains = domains
-        self.budget_override = budget
-        self.default_budget = default_budget
-        self.links = LinkExtractor(unique=True)
-        self._seen: set[str] = set()
-        self._scheduled: dict[str, int] = {}
-
-    def budget_of(self, d: Domain) -> int:
-        if self.budget_override is not None:
-            return self.budget_override
-        return d.budget or self.default_budget
-
-    def _restore(self) -> None:
-        # spider.state is persisted in JOBDIR between runs, so budgets hold on resume.
-        state = getattr(self, "state", None)
-        if state is not None:
-            self._seen = state.setdefault("seen", self._seen)
-            self._scheduled = state.setdefault("scheduled", self._scheduled)
-
-    def _admit(self, url: str) -> tuple[str, Domain] | None:
-        url = urldefrag(url)[0]  # a fragment names a place in a page, not a page
-        d = self.domains.match(url)
-        if d is None:
-            return None
-        canon = canonicalize_url(url)
-        if canon in self._seen:
-            return None
-        if self._scheduled.get(d.key, 0) >= self.budget_of(d):
-            self.crawler.stats.inc_value("stepdr/budget_exhausted")
-            return None
-        self._seen.add(canon)
-        self._scheduled[d.key] = self._scheduled.get(d.key, 0) + 1
-        return url, d
+    @property
+    def session(self) -> CrawlSession:
+        return session_of(self.crawler)
 
     async def start(self) -> AsyncIterator[Any]:
-        self._restore()
-        for d in self.domains:
+        session = self.session
+        try:
+            due = session.open()
+        except Exception as e:
+            # Scrapy would log this and end the crawl as "finished": make it fail.
+            first = str(e).splitlines()[0] if str(e) else ""
+            self.crawler.stats.set_value("stepdr/fatal", f"{type(e).__name__}: {first}")
+            raise
+        for stored in session.unparsed():
+            for req in self._reextract(stored):
+                yield req
+        for d in session.domains:
             for seed in d.seeds or (d.base_url,):
-                if self._admit(seed) is not None:
-                    yield scrapy.Request(seed, callback=self.parse)
+                link = session.admit(seed, depth=0)
+                if link is not None:
+                    due.append(link)
+        for link in due:
+            yield self.request(link)
 
-    def parse(self, response: Response) -> Iterator[scrapy.Request]:
-        self.crawler.stats.inc_value("stepdr/pages")
-        if not isinstance(response, HtmlResponse) or self.domains.match(response.url) is None:
-            return
-        for link in self.links.extract_links(response):
-            admitted = self._admit(link.url)
-            if admitted is not None:
-                yield scrapy.Request(admitted[0], callback=self.parse)
+    def request(self, link: Link) -> scrapy.Request:
+        session = self.session
+        session.pending[session.key_of(link.url)] += 1
+        headers: dict[str, str] = {}
+        prev = session.state.stored.get(link.url)
+        if prev is not None and prev.status == 200:
+            # A recrawl: let the server say "unchanged" instead of sending the page.
+            if prev.etag:
+                headers["If-None-Match"] = prev.etag
+            if prev.last_modified:
+                headers["If-Modified-Since"] = prev.last_modified
+        return scrapy.Request(
+            link.url,
+            callback=self.parse,
+            errback=self.failed,
+            headers=headers,
+            priority=-link.depth,
+            dont_filter=True,
+            meta={"handle_httpstatus_all": True, "stepdr_link": link},
+        )
+
+    def _done(self, link: Link) -> None:
+        counts = self.session.pending
+        key = self.session.key_of(link.url)
+        counts[key] = max(0, counts[key] - 1)
+
+    def parse(self, response: Response) -> list[scrapy.Request]:
+        link: Link = response.meta["stepdr_link"]
+        self._done(link)
+        if response.status == 429 or response.status >= 500:
+            self.crawler.stats.inc_value("stepdr/errors")  # retries spent; a later crawl retries
+            return []
+        out = self._follow(response, link)
+        if response.meta.get("stepdr_stored"):
+            self.session.journal.mark("parsed", link.url)
+        return out
+
+    def _follow(self, response: Response, link: Link) -> list[scrapy.Request]:
+        session = self.session
+        found: list[Link | None] = []
+        if 300 <= response.status < 400 and response.status != 304:
+            location = response.headers.get(b"Location")
+            if location:
+                target = response.urljoin(location.decode("latin-1"))
+                found.append(session.admit(target, link.depth, link.hops + 1))
+        elif 200 <= response.status < 300 and isinstance(response, HtmlResponse):
+            for url in extract_links(response):
+                found.append(session.admit(url, link.depth + 1))
+        return [self.request(f) for f in found if f is not None]
+
+    def _reextract(self, stored: Stored) -> list[scrapy.Request]:
+        """Links of a page stored just before a kill, read back from its WARC record."""
+        session = self.session
+        link = session.state.links[stored.url]
+        rec = read_response(session.warc_dir, stored.warc, stored.offset)
+        out: list[scrapy.Request] = []
+        if rec is not None:
+            headers = Headers()
+            for k, v in rec.headers:
+                headers.appendlist(k, v)
+            cls = responsetypes.from_args(headers=headers, url=rec.url, body=rec.body)
+            response = cls(url=rec.url, status=rec.status, headers=headers, body=rec.body)
+            out = self._follow(response, link)
+            self.crawler.stats.inc_value("stepdr/reparsed_pages")
+        session.journal.mark("parsed", stored.url)
+        return out
+
+    def failed(self, failure: Failure) -> None:
+        request = failure.request  # type: ignore[attr-defined]
+        link: Link = request.meta["stepdr_link"]
+        self._done(link)
+        exc = failure.value
+        stats = self.crawler.stats
+        assert stats is not None
+        if isinstance(exc, Refused):
+            stats.inc_value(f"stepdr/rejected/{exc.reason}")
+            if not isinstance(exc, RetryLater):
+                self.session.journal.mark("done", link.url, exc.reason)
+        elif isinstance(exc, IgnoreRequest):
+            # HttpCompressionMiddleware: over DOWNLOAD_MAXSIZE once decompressed.
+            reason = "too_large" if "DOWNLOAD_MAXSIZE" in str(exc) else "ignored"
+            stats.inc_value(f"stepdr/rejected/{reason}")
+            self.session.journal.mark("done", link.url, reason)
+        else:
+            stats.inc_value("stepdr/errors")
+            log.warning("%s: %s", link.url, str(exc).splitlines()[0] if str(exc) else repr(exc))
