@@ -14,9 +14,14 @@ from typing import Any
 import click
 
 from stepdr.crawl.cli import crawl, mirror
+from stepdr.crawl.domains_cli import domains
 from stepdr.crawl.errors import StepdrError
 from stepdr.crawl.options import data_option
-from stepdr.index.cli import build, stats
+from stepdr.index.cli import build, stats, verify
+
+from .options import pop_rank_config, rank_options
+from .results import Scores
+from .serve_cli import eval_, mcp, serve
 
 
 class _Group(click.Group):
@@ -45,23 +50,49 @@ def main() -> None:
 @click.argument("query")
 @click.option("-k", "topk", type=click.IntRange(1, 100), default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object with all results.")
-def search(data_dir: Path, query: str, topk: int, as_json: bool) -> None:
-    """Search the live index; print ranked passages with URL, title, site and snippet."""
+@click.option("--explain", is_flag=True, help="Show every stage's score behind each hit.")
+@rank_options
+def search(
+    data_dir: Path, query: str, topk: int, as_json: bool, explain: bool, **rank: Any
+) -> None:
+    """Search the live index; print ranked passages with URL, title, site and snippet.
+
+    Ranking: BM25 and dense candidates, fused (reciprocal rank by default), with the
+    authority prior of domains.yaml; see --explain for the numbers.
+    """
     from .surfer import Surfer
 
-    results = Surfer.open(data_dir).search(query, topk)
+    config = pop_rank_config(rank)
+    results = Surfer.open(data_dir, config).search(query, topk)
     if as_json:
-        payload = {"query": query, "results": [r.to_dict() for r in results]}
-        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        rows = [r.to_dict() for r in results]
+        if not explain:
+            for row in rows:
+                row.pop("scores")
+        click.echo(json.dumps({"query": query, "results": rows}, ensure_ascii=False, indent=2))
         return
     if not results:
         click.echo("no results")
     for i, r in enumerate(results, 1):
-        click.echo(f"{i:>2}. {click.style(r.title, bold=True)}  [{r.site}]  {r.score:.2f}")
+        click.echo(f"{i:>2}. {click.style(r.title, bold=True)}  [{r.site}]  {r.score:.4f}")
         click.echo(f"    {r.url}")
         if r.headings:
             click.echo(f"    § {' › '.join(r.headings[-2:])}")
         click.echo(f"    {r.snippet}")
+        if explain:
+            click.echo(f"    {explain_line(r.scores)}")
+
+
+def explain_line(s: Scores) -> str:
+    def part(name: str, score: float | None, rank: int | None, fmt: str) -> str:
+        return f"{name} -" if score is None else f"{name} {score:{fmt}} (#{rank})"
+
+    cross = "-" if s.cross is None else f"{s.cross:.3f}"
+    return (
+        f"{part('bm25', s.bm25, s.bm25_rank, '.2f')}  {part('dense', s.dense, s.dense_rank, '.3f')}"
+        f"  authority {s.authority:.2f} → π {s.prior:.3f}  fused {s.fused:.4f}"
+        f"  cross {cross}  final {s.final:.4f}"
+    )
 
 
 @main.command("open")
@@ -89,3 +120,12 @@ main.add_command(crawl)
 main.add_command(mirror)
 main.add_command(build)
 main.add_command(stats)
+main.add_command(verify)
+main.add_command(domains)
+main.add_command(serve)
+main.add_command(mcp)
+main.add_command(eval_)
+
+
+if __name__ == "__main__":
+    main()

@@ -4,33 +4,41 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from stepdr.crawl.errors import IndexCorruptError, QueryError
+from stepdr.crawl.errors import ConfigError, IndexCorruptError, QueryError
 from stepdr.index.bm25 import BM25Index
 from stepdr.index.dense import DenseIndex
 from stepdr.index.embed import Embedder
+from stepdr.index.records import Passage
 from stepdr.index.store import PassageStore
 from stepdr.index.verify import check_counts
 from stepdr.index.versions import IndexDir, read_manifest
 
+from .cross import CrossEncoderReranker, Reranker
+from .pages import page_text, url_variants
+from .pipeline import RankConfig, Ranked, rank_batch
 from .results import OpenResult, SearchResult
 from .snippet import snippet
 
 log = logging.getLogger(__name__)
 
-MAX_QUERIES = 64
-MAX_QUERY_CHARS = 4096
+MAX_QUERIES = 64  # per batch
+MAX_QUERY_CHARS = 16_384  # room for a pasted paragraph; 10 KB of anything still answers
 MAX_TOPK = 100
-PER_PAGE = 2  # passages of one page in one result list
+MAX_URLS = 64  # per batch_open
+PER_PAGE = RankConfig.per_page
+_REMEMBERED_PAGES = 4096  # pages whose last matching passages batch_open can mark
 
 
 class Surfer:
     """Opened on one index version; its methods are safe to call from many threads."""
 
-    def __init__(self, version: Path) -> None:
+    def __init__(self, version: Path, config: RankConfig | None = None) -> None:
         self.version = version
+        self.config = config or RankConfig()
         self.manifest = read_manifest(version)
         try:
             self.store = PassageStore(version)
@@ -44,15 +52,20 @@ class Surfer:
             raise IndexCorruptError(f"{version}: cannot open index ({e})") from None
         check_counts(version, self.manifest, counts)
         self._embedder: Embedder | None = None
-        self._lock = threading.Lock()
+        self._rerankers: dict[str, Reranker] = {}
+        self._lock = threading.Lock()  # lazy loads
+        self._encode_lock = threading.Lock()  # one forward pass at a time
+        self._store_lock = threading.Lock()  # one SQLite connection, shared
+        self._matched: OrderedDict[str, tuple[int, ...]] = OrderedDict()
+        self._matched_lock = threading.Lock()
 
     @classmethod
-    def open(cls, data_dir: str | Path) -> Surfer:
+    def open(cls, data_dir: str | Path, config: RankConfig | None = None) -> Surfer:
         """The live version, or the newest older one that opens if the live one is broken."""
         first_error: IndexCorruptError | None = None
         for version in IndexDir(Path(data_dir)).candidates():
             try:
-                surfer = cls(version)
+                surfer = cls(version, config)
             except IndexCorruptError as e:
                 log.warning("not serving %s: %s", version.name, e)
                 first_error = first_error or e
@@ -73,72 +86,167 @@ class Surfer:
                 self._embedder = SentenceEmbedder(self.manifest["config"].get("model"))
             return self._embedder
 
+    def reranker(self, model_dir: str) -> Reranker:
+        with self._lock:
+            if model_dir not in self._rerankers:
+                self._rerankers[model_dir] = CrossEncoderReranker(model_dir)
+            return self._rerankers[model_dir]
+
+    # -- Retrieval, the pipeline's view of this version ------------------------------
+
+    @property
+    def has_dense(self) -> bool:
+        return self.dense is not None
+
+    def bm25_search(self, query: str, k: int) -> list[tuple[int, float]]:
+        return self.bm25.search(query, k)
+
     def dense_search(self, queries: Sequence[str], k: int) -> list[list[tuple[int, float]]]:
-        """(passage id, cosine) candidates per query; [] per query without a dense index."""
-        if self.dense is None:
+        """(passage id, cosine) candidates per query; [] per query without a dense index.
+
+        All queries are embedded in one call: per-call overhead dominates short texts.
+        """
+        if self.dense is None or not queries:
             return [[] for _ in queries]
-        return self.dense.search(self.embedder.encode(list(queries)), k)
+        embedder = self.embedder
+        with self._encode_lock:
+            vecs = embedder.encode(list(queries))
+        return self.dense.search(vecs, k)
 
-    def search(self, query: str, topk: int = 10) -> list[SearchResult]:
-        _check_query(query)
-        _check_topk(topk)
-        candidates = self.bm25.search(query, topk * 4 + 10)
-        passages = self.store.get_many([pid for pid, _ in candidates])
-        out: list[SearchResult] = []
-        per_page: dict[str, int] = {}
-        for pid, score in candidates:
-            p = passages.get(pid)
-            if p is None or per_page.get(p.url, 0) >= PER_PAGE:
-                continue
-            per_page[p.url] = per_page.get(p.url, 0) + 1
-            out.append(
-                SearchResult(
-                    cite_id=p.cite_id,
-                    url=p.url,
-                    title=p.title,
-                    site=p.domain,
-                    published=p.published,
-                    snippet=snippet(p.text, query),
-                    content=p.text,
-                    score=score,
-                    passage_id=p.id,
-                    headings=p.headings,
-                    authority=p.authority,
-                )
-            )
-            if len(out) == topk:
-                break
-        return out
+    def passages(self, ids: Sequence[int]) -> dict[int, Passage]:
+        with self._store_lock:
+            return self.store.get_many(list(ids))
 
-    def batch_search(self, queries: Sequence[str], topk: int = 10) -> list[list[SearchResult]]:
+    # -- the batch_web_surfer face ---------------------------------------------------
+
+    def search(
+        self, query: str, topk: int = 10, config: RankConfig | None = None
+    ) -> list[SearchResult]:
+        return self.batch_search([query], topk, config)[0]
+
+    def batch_search(
+        self, queries: Sequence[str], topk: int = 10, config: RankConfig | None = None
+    ) -> list[list[SearchResult]]:
+        """Ranked results per query, in query order (see ``stepdr.rank.fuse``)."""
         if isinstance(queries, str):
             raise QueryError("batch_search takes a list of queries, not one string")
         if len(queries) > MAX_QUERIES:
             raise QueryError(f"too many queries in one batch: {len(queries)} > {MAX_QUERIES}")
         for q in queries:
-            _check_query(q)
-        return [self.search(q, topk) for q in queries]
-
-    def batch_open(self, urls: Sequence[str]) -> list[OpenResult]:
-        out = []
-        for url in urls:
-            passages = self.store.page(url)
-            if not passages:
-                out.append(OpenResult(url, None, None, None, error=f"not in the index: {url}"))
-                continue
-            first = passages[0]
-            text = "\n\n".join(p.text for p in passages)
-            out.append(OpenResult(url, first.cite_id, first.title, text))
+            check_query(q)
+        check_topk(topk)
+        ranked = self.rank(queries, topk, config)
+        out = [[_result(r, q) for r in rows] for q, rows in zip(queries, ranked, strict=True)]
+        self._remember(r for rows in out for r in rows)
         return out
 
+    def rank(
+        self, queries: Sequence[str], depth: int, config: RankConfig | None = None
+    ) -> list[list[Ranked]]:
+        """The pipeline itself, without the topk limit (evaluation asks for hundreds)."""
+        config = config or self.config
+        if config.dense and not config.bm25 and self.dense is None:
+            raise ConfigError(f"{self.version.name}: no dense vectors (built with --no-dense)")
+        reranker = self.reranker(config.cross_encoder) if config.cross_encoder else None
+        return rank_batch(self, queries, config, depth, reranker)
 
-def _check_query(query: str) -> None:
+    def batch_open(self, urls: Sequence[str], mark: Iterable[int] = ()) -> list[OpenResult]:
+        """The stored text of each page, or a per-URL error; never raises for a bad URL.
+
+        Passages that the latest searches returned for a page, and those whose ids
+        are in ``mark``, are marked in its text.
+        """
+        if isinstance(urls, str):
+            raise QueryError("batch_open takes a list of URLs, not one string")
+        if len(urls) > MAX_URLS:
+            raise QueryError(f"too many URLs in one batch: {len(urls)} > {MAX_URLS}")
+        marked = set(mark)
+        out = []
+        for url in urls:
+            if not isinstance(url, str) or not url.strip():
+                out.append(OpenResult(str(url), None, None, None, error="empty URL"))
+                continue
+            found = self.page(url)
+            if not found:
+                out.append(OpenResult(url, None, None, None, error=f"not in the index: {url}"))
+                continue
+            first = found[0]
+            with self._matched_lock:
+                recent = set(self._matched.get(first.url, ()))
+            hits = {p.ordinal for p in found if p.id in marked or p.ordinal in recent}
+            text, matched = page_text(found, hits)
+            out.append(
+                OpenResult(
+                    first.url,
+                    first.cite_id,
+                    first.title,
+                    text,
+                    site=first.domain,
+                    published=first.published,
+                    matched=matched,
+                )
+            )
+        return out
+
+    def stats(self) -> dict[str, object]:
+        with self._store_lock:
+            counts: dict[str, object] = dict(self.store.stats())
+            counts["tiers"] = self.store.tier_counts()
+        counts["version"] = self.version.name
+        counts["built"] = self.manifest.get("built")
+        counts["dense"] = self.dense is not None
+        emb = self.manifest.get("embedding") or {}
+        counts["embedding_model"] = emb.get("model")
+        return counts
+
+    def page(self, url: str) -> list[Passage]:
+        """A page's passages in order, under any spelling of its URL; [] when absent."""
+        with self._store_lock:
+            for candidate in url_variants(url):
+                found = self.store.page(candidate)
+                if found:
+                    return found
+        return []
+
+    def _remember(self, results: Iterable[SearchResult]) -> None:
+        per_url: dict[str, list[int]] = {}
+        for r in results:
+            per_url.setdefault(r.url, []).append(r.ordinal)
+        with self._matched_lock:
+            for url, ordinals in per_url.items():
+                self._matched[url] = tuple(ordinals)
+                self._matched.move_to_end(url)
+            while len(self._matched) > _REMEMBERED_PAGES:
+                self._matched.popitem(last=False)
+
+
+def _result(r: Ranked, query: str) -> SearchResult:
+    p = r.passage
+    return SearchResult(
+        cite_id=p.cite_id,
+        url=p.url,
+        title=p.title,
+        site=p.domain,
+        published=p.published,
+        snippet=snippet(p.text, query),
+        content=p.text,
+        score=r.scores.final,
+        passage_id=p.id,
+        headings=p.headings,
+        authority=p.authority,
+        scores=r.scores,
+        tier=p.tier,
+        ordinal=p.ordinal,
+    )
+
+
+def check_query(query: str) -> None:
     if not isinstance(query, str) or not query.strip():
         raise QueryError("empty query")
     if len(query) > MAX_QUERY_CHARS:
         raise QueryError(f"query too long: {len(query)} characters > {MAX_QUERY_CHARS}")
 
 
-def _check_topk(topk: int) -> None:
-    if not 1 <= topk <= MAX_TOPK:
-        raise QueryError(f"topk must be between 1 and {MAX_TOPK}, got {topk}")
+def check_topk(topk: int) -> None:
+    if isinstance(topk, bool) or not isinstance(topk, int) or not 1 <= topk <= MAX_TOPK:
+        raise QueryError(f"topk must be an integer between 1 and {MAX_TOPK}, got {topk!r}")

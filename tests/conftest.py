@@ -73,3 +73,19 @@ def crawled_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )  # fmt: skip
     run_crawl(CrawlConfig(domains, root / "data", root / "mirrors", offline=True))
     return root
+
+
+def _has_cuda() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if any("gpu" in item.keywords for item in items) and not _has_cuda():
+        skip = pytest.mark.skip(reason="needs a CUDA GPU")
+        for item in items:
+            if "gpu" in item.keywords:
+                item.add_marker(skip)

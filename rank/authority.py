@@ -1,0 +1,60 @@
+"""The authority stage: how a page's prior moves it within a ranked list.
+
+The prior itself (0..1 per page) comes from the domains model
+(``stepdr.crawl.authority``) and is stored with every passage at build time.
+Here it becomes a multiplicative factor on *relative* relevance:
+
+    π(p) = 1 − β + β · authority(p)          β = ``authority_weight`` (default 0.3)
+
+With β = 0.3 the factors are 1.0 (tier 1), 0.94 (tier 2), 0.88 (tier 3),
+0.82 (tier 4) and 0.76 (unlisted pages).  Read as a margin: a tier-4 passage
+outranks a tier-1 passage only when it is at least 1/0.82 ≈ 22 % more relevant,
+an unlisted one when it is 32 % more.  Comparable matches go to the stronger
+source; a clearly better match from a weaker source still wins.  β = 0 turns
+the stage off; β = 1 makes authority proportional (an unlisted page needs 5×).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+
+def prior_factor(authority: float, weight: float) -> float:
+    """π = 1 − β + β·authority, with authority clamped to [0, 1]."""
+    return 1.0 - weight + weight * min(1.0, max(0.0, authority))
+
+
+def relative(scores: Sequence[float]) -> list[float]:
+    """Each score over the best one, in [0, 1]; all zero when nothing scored above zero.
+
+    BM25 scores and cosines are both zero for "unrelated", so a ratio to the best
+    candidate of the same query reads as "how relevant, compared with the best".
+    """
+    top = max(scores, default=0.0)
+    if top <= 0.0:
+        return [0.0 for _ in scores]
+    return [max(0.0, s) / top for s in scores]
+
+
+@dataclass(frozen=True)
+class Adjusted:
+    pid: int
+    raw: float  # the retriever's own score
+    adjusted: float  # relative score × π
+    rank: int  # 1-based, by adjusted score
+
+
+def adjust(hits: Sequence[tuple[int, float]], factors: Mapping[int, float]) -> list[Adjusted]:
+    """One retriever's list, re-ordered by relative score × prior factor.
+
+    Ties keep the retriever's own order, so with every factor equal (β = 0, or a
+    list from one tier) the list is unchanged.
+    """
+    rel = relative([s for _, s in hits])
+    rows = [
+        (r * factors.get(pid, 1.0), -i, pid, raw)
+        for i, ((pid, raw), r) in enumerate(zip(hits, rel, strict=True))
+    ]
+    rows.sort(reverse=True)
+    return [Adjusted(pid, raw, adj, rank) for rank, (adj, _, pid, raw) in enumerate(rows, start=1)]

@@ -1,0 +1,207 @@
+"""The ranking pipeline: candidates, fusion with the authority prior, rerank, diversity.
+
+``RankConfig`` holds every knob; ``rank_batch`` runs a batch of queries through
+one configuration against anything that implements ``Retrieval`` (the
+``Surfer`` does, over an index version).  The formula is in ``stepdr.rank.fuse``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from stepdr.crawl.errors import ConfigError
+from stepdr.index.bm25 import query_terms
+from stepdr.index.records import Passage
+
+from .cross import Reranker
+from .fuse import FUSIONS, fuse, rerank
+from .results import Scores
+
+MAX_TERMS = 64  # distinct query words sent to BM25: more only slow it down
+DENSE_CHARS = 2000  # the embedding model reads ~128 tokens; the rest is never seen
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class RankConfig:
+    """Knobs of one ranking pipeline; the defaults are the shipped hybrid+authority."""
+
+    bm25: bool = True
+    dense: bool = True  # used when the index version has vectors
+    fusion: str = "rrf"  # "rrf" or "weighted"
+    rrf_k: int = 60
+    bm25_weight: float = 1.0
+    dense_weight: float = 1.0
+    authority_weight: float = 0.3  # β: 0 turns the prior off
+    depth: int = 50  # candidates taken from each retriever (at least topk)
+    min_cosine: float = 0.25  # dense candidates below it are unrelated, not "less relevant"
+    per_page: int = 2  # passages of one page in one list (0: no cap)
+    per_domain: int = 5  # passages of one domain in one list (0: no cap)
+    cross_encoder: str | None = None  # local CrossEncoder directory
+    cross_depth: int = 50  # fused candidates the cross-encoder rescores
+
+    def __post_init__(self) -> None:
+        if not (self.bm25 or self.dense):
+            raise ConfigError("a pipeline needs at least one retriever (bm25 or dense)")
+        if self.fusion not in FUSIONS:
+            raise ConfigError(f"fusion must be one of {', '.join(FUSIONS)}, got {self.fusion!r}")
+        if not 0.0 <= self.authority_weight <= 1.0:
+            raise ConfigError(f"authority weight must be in [0, 1], got {self.authority_weight}")
+        if self.rrf_k < 1 or self.depth < 1 or self.cross_depth < 1:
+            raise ConfigError("rrf_k, depth and cross_depth must be positive")
+        if self.per_page < 0 or self.per_domain < 0:
+            raise ConfigError("per-page and per-domain caps must be >= 0 (0: no cap)")
+        if not -1.0 <= self.min_cosine <= 1.0:
+            raise ConfigError(f"min cosine must be in [-1, 1], got {self.min_cosine}")
+        if self.bm25_weight < 0 or self.dense_weight < 0:
+            raise ConfigError("retriever weights must be >= 0")
+
+
+PIPELINES = ("bm25", "dense", "hybrid", "hybrid+authority")
+
+
+def pipeline(name: str, base: RankConfig | None = None) -> RankConfig:
+    """A named pipeline of the evaluation grid, with ``base``'s other knobs.
+
+    "bm25", "dense", "hybrid" (both, no prior), "hybrid+authority"; a "+cross"
+    suffix adds the cross-encoder configured in ``base``.
+    """
+    base = base or RankConfig()
+    stem, cross = (name[: -len("+cross")], True) if name.endswith("+cross") else (name, False)
+    if cross and not base.cross_encoder:
+        raise ConfigError(f"pipeline {name}: no cross-encoder configured")
+    beta = base.authority_weight if base.authority_weight > 0 else RankConfig.authority_weight
+    shapes = {
+        "bm25": replace(base, bm25=True, dense=False, authority_weight=0.0),
+        "dense": replace(base, bm25=False, dense=True, authority_weight=0.0),
+        "hybrid": replace(base, bm25=True, dense=True, authority_weight=0.0),
+        "hybrid+authority": replace(base, bm25=True, dense=True, authority_weight=beta),
+    }
+    if stem not in shapes:
+        raise ConfigError(f"unknown pipeline {name!r}: choose from {', '.join(PIPELINES)}")
+    return replace(shapes[stem], cross_encoder=base.cross_encoder if cross else None)
+
+
+class Retrieval(Protocol):
+    """What the pipeline needs from an index version."""
+
+    @property
+    def has_dense(self) -> bool: ...
+
+    def bm25_search(self, query: str, k: int) -> list[tuple[int, float]]: ...
+
+    def dense_search(self, queries: Sequence[str], k: int) -> list[list[tuple[int, float]]]: ...
+
+    def passages(self, ids: Sequence[int]) -> dict[int, Passage]: ...
+
+
+@dataclass(frozen=True)
+class Ranked:
+    passage: Passage
+    scores: Scores
+
+
+def clean_query(query: str) -> str:
+    """The text of a query that every later stage can digest.
+
+    Lone surrogates (valid in a Python str and in JSON, not in UTF-8) become
+    U+FFFD and control characters spaces, so Rust, SQLite and the tokenizer
+    never see them.
+    """
+    return _CONTROL.sub(" ", _SURROGATE.sub("\ufffd", query)).strip()
+
+
+def query_words(query: str) -> list[str]:
+    """The query as plain distinct words, at most ``MAX_TERMS``: no syntax survives."""
+    return list(dict.fromkeys(query_terms(query)))[:MAX_TERMS]
+
+
+def rank_batch(
+    index: Retrieval,
+    queries: Sequence[str],
+    config: RankConfig,
+    depth: int,
+    reranker: Reranker | None = None,
+) -> list[list[Ranked]]:
+    """Per query, up to ``depth`` passages best first, diversity caps applied."""
+    texts = [clean_query(q) for q in queries]
+    words = [query_words(t) for t in texts]
+    k = max(config.depth, depth)
+    use_dense = config.dense and index.has_dense
+    live = [i for i, w in enumerate(words) if w]  # no words: nothing to look for
+    dense_lists: dict[int, list[tuple[int, float]]] = {}
+    if use_dense and live:
+        found = index.dense_search([texts[i][:DENSE_CHARS] for i in live], k)
+        dense_lists = dict(zip(live, found, strict=True))
+    out: list[list[Ranked]] = []
+    for i, text in enumerate(texts):
+        if not words[i]:
+            out.append([])
+            continue
+        lists: dict[str, list[tuple[int, float]]] = {}
+        if config.bm25:
+            lists["bm25"] = index.bm25_search(" ".join(words[i]), k)
+        if use_dense:
+            lists["dense"] = [(pid, c) for pid, c in dense_lists[i] if c >= config.min_cosine]
+        ids = list(dict.fromkeys(pid for hits in lists.values() for pid, _ in hits))
+        passages = index.passages(ids)
+        authority = {pid: p.authority for pid, p in passages.items()}
+        fused = fuse(
+            lists,
+            authority,
+            fusion=config.fusion,
+            rrf_k=config.rrf_k,
+            weights={"bm25": config.bm25_weight, "dense": config.dense_weight},
+            authority_weight=config.authority_weight,
+        )
+        fused = [(pid, s) for pid, s in fused if pid in passages]
+        if reranker is not None and fused:
+            head = fused[: config.cross_depth]
+            ce = reranker.score(text, [_cross_text(passages[pid]) for pid, _ in head])
+            fused = rerank(fused, {pid: c for (pid, _), c in zip(head, ce, strict=True)})
+        ranked = [(passages[pid], s) for pid, s in fused]
+        out.append(diversify(ranked, depth, config.per_page, config.per_domain))
+    return out
+
+
+def diversify(
+    ranked: Sequence[tuple[Passage, Scores]], limit: int, per_page: int, per_domain: int
+) -> list[Ranked]:
+    """The first ``limit`` passages, skipping repeated text and over-cap pages or domains."""
+    seen: set[bytes] = set()
+    pages: Counter[str] = Counter()
+    domains: Counter[str] = Counter()
+    out: list[Ranked] = []
+    for p, scores in ranked:
+        if per_page and pages[p.url] >= per_page:
+            continue
+        if per_domain and domains[p.domain] >= per_domain:
+            continue
+        key = text_key(p.text)
+        if key in seen:
+            continue
+        seen.add(key)
+        pages[p.url] += 1
+        domains[p.domain] += 1
+        out.append(Ranked(p, scores))
+        if len(out) == limit:
+            break
+    return out
+
+
+def text_key(text: str) -> bytes:
+    """Equal for texts that differ only in case, spacing or punctuation."""
+    words = " ".join(_WORD.findall(text.casefold()))
+    return hashlib.blake2b(words.encode("utf-8"), digest_size=12).digest()
+
+
+def _cross_text(p: Passage) -> str:
+    context = " › ".join((p.title, *p.headings[-2:]))
+    return f"{context}\n{p.text}"

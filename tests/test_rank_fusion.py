@@ -1,0 +1,162 @@
+"""Fusion, the authority prior and diversity caps, on hand-made candidate lists."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from stepdr.crawl.errors import ConfigError
+from stepdr.index.records import Passage
+from stepdr.rank.authority import adjust, prior_factor, relative
+from stepdr.rank.cross import CrossEncoderReranker, to_unit
+from stepdr.rank.fuse import fuse, rerank
+from stepdr.rank.pipeline import RankConfig, clean_query, pipeline, query_words, rank_batch
+
+
+def test_rrf_is_the_sum_of_reciprocal_ranks() -> None:
+    lists = {"bm25": [(1, 9.0), (2, 5.0), (3, 1.0)], "dense": [(3, 0.9), (1, 0.8)]}
+    out = dict(fuse(lists, {}, authority_weight=0.0))
+    assert out[1].fused == pytest.approx(1 / 61 + 1 / 62)
+    assert out[2].fused == pytest.approx(1 / 62)
+    assert out[3].fused == pytest.approx(1 / 63 + 1 / 61)
+    assert (out[1].bm25, out[1].bm25_rank, out[1].dense_rank) == (9.0, 1, 2)
+    assert out[2].dense is None and out[2].dense_rank is None
+    assert [pid for pid, _ in fuse(lists, {}, authority_weight=0.0)] == [1, 3, 2]
+
+
+def test_weighted_fusion_of_relative_scores() -> None:
+    lists = {"bm25": [(1, 10.0), (2, 5.0)], "dense": [(2, 0.8), (1, 0.4)]}
+    out = dict(fuse(lists, {}, fusion="weighted", weights={"bm25": 3.0, "dense": 1.0},
+                    authority_weight=0.0))  # fmt: skip
+    assert out[1].fused == pytest.approx((3 * 1.0 + 1 * 0.5) / 4)
+    assert out[2].fused == pytest.approx((3 * 0.5 + 1 * 1.0) / 4)
+    with pytest.raises(ValueError, match="fusion"):
+        fuse(lists, {}, fusion="borda")
+
+
+def test_prior_factor_and_relative_scores() -> None:
+    assert prior_factor(1.0, 0.3) == 1.0
+    assert prior_factor(0.4, 0.3) == pytest.approx(0.82)
+    assert prior_factor(0.2, 0.0) == 1.0
+    assert prior_factor(7.0, 0.3) == 1.0  # clamped
+    assert relative([4.0, 2.0, -1.0]) == [1.0, 0.5, 0.0]
+    assert relative([0.0, 0.0]) == [0.0, 0.0]
+
+
+def test_authority_breaks_near_ties_but_not_clear_wins() -> None:
+    weak, strong = {10: 0.4}, {20: 1.0}
+    near = adjust([(10, 8.0), (20, 7.9)], {10: 0.82, 20: 1.0})
+    assert [r.pid for r in near] == [20, 10]
+    clear = adjust([(10, 12.0), (20, 5.0)], {10: 0.82, 20: 1.0})
+    assert [r.pid for r in clear] == [10, 20]
+    for fusion in ("rrf", "weighted"):
+        lists = {"bm25": [(10, 8.0), (20, 7.9)], "dense": [(10, 0.71), (20, 0.70)]}
+        assert fuse(lists, weak | strong, fusion=fusion)[0][0] == 20
+        assert fuse(lists, weak | strong, fusion=fusion, authority_weight=0.0)[0][0] == 10
+        lists = {"bm25": [(10, 12.0), (20, 5.0)], "dense": [(10, 0.8), (20, 0.45)]}
+        assert fuse(lists, weak | strong, fusion=fusion)[0][0] == 10
+
+
+def test_equal_scores_go_to_the_stronger_source() -> None:
+    lists = {"bm25": [(1, 5.0), (2, 5.0)]}
+    assert [pid for pid, _ in fuse(lists, {1: 0.2, 2: 0.8}, authority_weight=0.0)] == [1, 2]
+    assert [pid for pid, _ in fuse(lists, {1: 0.2, 2: 0.8})] == [2, 1]
+
+
+def test_cross_encoder_rerank_keeps_the_prior() -> None:
+    fused = fuse({"bm25": [(1, 9.0), (2, 8.0), (3, 7.0)]}, {1: 1.0, 2: 1.0, 3: 0.2})
+    out = rerank(fused, {1: 0.2, 2: 0.9})
+    assert [pid for pid, _ in out] == [2, 1, 3]
+    assert out[0][1].cross == 0.9 and out[0][1].final == pytest.approx(1.0)
+    assert out[2][1].cross is None and out[2][1].final == 0.0
+    assert to_unit([0.2, 0.9]) == [0.2, 0.9]
+    assert to_unit([-2.0, 3.0])[1] == pytest.approx(0.9526, abs=1e-4)
+
+
+def _p(pid: int, url: str, domain: str, text: str, authority: float = 1.0) -> Passage:
+    return Passage(pid, f"web_{pid:08x}", url, domain, "T", (), pid, text, authority, 1, "2024")
+
+
+class FakeIndex:
+    """A Retrieval with fixed candidate lists, to test the pipeline around them."""
+
+    has_dense = True
+
+    def __init__(self, passages: Sequence[Passage]) -> None:
+        self.by_id = {p.id: p for p in passages}
+        self.encode_calls = 0
+
+    def bm25_search(self, query: str, k: int) -> list[tuple[int, float]]:
+        return [(pid, 10.0 - i * 0.1) for i, pid in enumerate(sorted(self.by_id))][:k]
+
+    def dense_search(self, queries: Sequence[str], k: int) -> list[list[tuple[int, float]]]:
+        self.encode_calls += 1
+        return [[(pid, 0.9 - i * 0.01) for i, pid in enumerate(sorted(self.by_id))][:k]
+                for _ in queries]  # fmt: skip
+
+    def passages(self, ids: Sequence[int]) -> dict[int, Passage]:
+        return {i: self.by_id[i] for i in ids if i in self.by_id}
+
+
+def test_diversity_caps_per_page_and_domain_and_drops_repeats() -> None:
+    ps = [_p(i, f"https://a.org/{i // 3}", "a.org", f"text number {i}") for i in range(9)]
+    ps += [_p(100 + i, f"https://b.org/{i}", "b.org", f"other text {i}") for i in range(3)]
+    ps.append(_p(200, "https://c.org/x", "c.org", "Text   number 0!"))  # a repeat of passage 0
+    index = FakeIndex(ps)
+    (rows,) = rank_batch(index, ["text"], RankConfig(per_page=2, per_domain=3), 20)
+    urls = [r.passage.url for r in rows]
+    assert max(urls.count(u) for u in urls) <= 2
+    domains = [r.passage.domain for r in rows]
+    assert domains.count("a.org") == 3 and domains.count("b.org") == 3
+    assert 200 not in [r.passage.id for r in rows]
+    (uncapped,) = rank_batch(index, ["text"], RankConfig(per_page=0, per_domain=0), 20)
+    assert len(uncapped) == 12  # the repeat is never shown, caps or not
+
+
+def test_one_embedding_call_per_batch() -> None:
+    index = FakeIndex([_p(i, f"https://a.org/{i}", "a.org", f"t {i}") for i in range(5)])
+    out = rank_batch(index, ["a", "b", "c", "?!"], RankConfig(), 3)
+    assert index.encode_calls == 1
+    assert [len(r) for r in out] == [3, 3, 3, 0]  # no words: nothing to look for
+
+
+def test_query_cleaning() -> None:
+    assert clean_query("a\x00b\ud800c") == "a b\ufffdc"
+    assert query_words('title:"x" AND -y [z] OR (w)*') == ["title", "x", "and", "y", "z", "or", "w"]
+    assert len(query_words(" ".join(f"w{i}" for i in range(500)))) == 64
+    assert query_words("货币政策") == ["货币", "币政", "政策"]
+
+
+def test_named_pipelines() -> None:
+    assert pipeline("bm25") == RankConfig(dense=False, authority_weight=0.0)
+    assert pipeline("dense").bm25 is False
+    assert pipeline("hybrid").authority_weight == 0.0
+    assert pipeline("hybrid+authority").authority_weight == 0.3
+    assert pipeline("hybrid+authority+cross", RankConfig(cross_encoder="m")).cross_encoder == "m"
+    with pytest.raises(ConfigError, match="no cross-encoder"):
+        pipeline("hybrid+cross")
+    with pytest.raises(ConfigError, match="unknown pipeline"):
+        pipeline("splade")
+    with pytest.raises(ConfigError):
+        RankConfig(bm25=False, dense=False)
+    with pytest.raises(ConfigError):
+        RankConfig(authority_weight=2.0)
+
+
+class ReverseReranker:
+    """Prefers the passages the retrievers liked least: shows the rerank took effect."""
+
+    def score(self, query: str, texts: Sequence[str]) -> list[float]:
+        return [(i + 1) / len(texts) for i in range(len(texts))]
+
+
+def test_cross_encoder_stage_in_the_pipeline(tmp_path: Path) -> None:
+    ps = [_p(i, f"https://a.org/{i}", "a.org", f"passage {i}") for i in range(6)]
+    config = RankConfig(per_page=0, per_domain=0, cross_depth=4)
+    (rows,) = rank_batch(FakeIndex(ps), ["passage"], config, 6, ReverseReranker())
+    assert [r.passage.id for r in rows] == [3, 2, 1, 0, 4, 5]
+    assert rows[0].scores.cross == 1.0 and rows[-1].scores.cross is None
+    with pytest.raises(ConfigError, match="never downloaded"):
+        CrossEncoderReranker(tmp_path / "no-model")
