@@ -9,7 +9,20 @@ from typing import Any, TypeVar
 
 import click
 
+from .errors import StepdrError
+
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class StepdrGroup(click.Group):
+    """A command group that turns every StepdrError into a one-line 'Error: …', exit 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except StepdrError as e:
+            raise click.ClickException(str(e)) from None
+
 
 _SOURCE_DOMAINS = Path(__file__).resolve().parent.parent / "domains.yaml"
 

@@ -15,8 +15,7 @@ import click
 
 from stepdr.crawl.cli import crawl, mirror
 from stepdr.crawl.domains_cli import domains
-from stepdr.crawl.errors import StepdrError
-from stepdr.crawl.options import data_option
+from stepdr.crawl.options import StepdrGroup, data_option
 from stepdr.index.cli import build, stats, verify
 
 from .options import pop_rank_config, rank_options
@@ -24,17 +23,7 @@ from .results import Scores
 from .serve_cli import eval_, mcp, serve
 
 
-class _Group(click.Group):
-    """Turns every StepdrError into a one-line 'Error: …' and exit status 1."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except StepdrError as e:
-            raise click.ClickException(str(e)) from None
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=StepdrGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="stepdr")
 def main() -> None:
     """stepdr: a local, citable index of authoritative sources for research agents.
