@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import heading_queries, load_passages, timed
+from bench.common import Bm25sBaseline, heading_queries, load_passages, timed
 
 
 def main() -> int:
@@ -24,36 +24,22 @@ def main() -> int:
     ap.add_argument("--queries", type=int, default=500)
     args = ap.parse_args()
 
-    import bm25s
-
-    from stepdr.index.bm25 import BM25Index, analyze
+    from stepdr.index.bm25 import BM25Index
     from stepdr.index.versions import IndexDir
 
     passages = load_passages(args.data)
-    ids = [p.id for p in passages]
     url_of = {p.id: p.url for p in passages}
-    corpus = [analyze(f"{p.title} {' '.join(p.headings)} {p.text}") for p in passages]
     queries = heading_queries(passages, args.queries)
     qtexts = [q for q, _ in queries]
 
     ours = BM25Index(IndexDir(args.data).current())
-    retriever = bm25s.BM25()
-    _, index_s = timed(
-        lambda: retriever.index(
-            bm25s.tokenize(corpus, stopwords="en", show_progress=False), show_progress=False
-        )
-    )
+    baseline, index_s = timed(lambda: Bm25sBaseline(passages))
 
     def run_ours() -> list[list[int]]:
         return [[pid for pid, _ in ours.search(q, 10)] for q in qtexts]
 
     def run_bm25s() -> list[list[int]]:
-        out = []
-        for q in qtexts:
-            tokens = bm25s.tokenize([analyze(q)], stopwords="en", show_progress=False)
-            docs, _ = retriever.retrieve(tokens, k=10, show_progress=False)
-            out.append([ids[int(i)] for i in docs[0]])
-        return out
+        return baseline.search_each(qtexts)
 
     ours_hits, ours_s = timed(run_ours, repeat=3)
     bm25s_hits, bm25s_s = timed(run_bm25s, repeat=3)

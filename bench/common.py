@@ -45,3 +45,28 @@ def timed(fn: Callable[[], T], repeat: int = 1) -> tuple[T, float]:
         result = fn()
         best = min(best, time.perf_counter() - start)
     return result, best
+
+
+class Bm25sBaseline:
+    """bm25s over the same text our BM25 indexes (passage, title, headings; CJK bigrams)."""
+
+    def __init__(self, passages: list[Passage]) -> None:
+        import bm25s
+
+        from stepdr.index.bm25 import analyze
+
+        self._bm25s, self._analyze = bm25s, analyze
+        self.ids = [p.id for p in passages]
+        corpus = [analyze(f"{p.title} {' '.join(p.headings)} {p.text}") for p in passages]
+        self.retriever = bm25s.BM25()
+        tokens = bm25s.tokenize(corpus, stopwords="en", show_progress=False)
+        self.retriever.index(tokens, show_progress=False)
+
+    def search_each(self, queries: list[str], k: int = 10) -> list[list[int]]:
+        """Passage ids per query, one query at a time (as an agent's tool would ask)."""
+        out = []
+        for q in queries:
+            tokens = self._bm25s.tokenize([self._analyze(q)], stopwords="en", show_progress=False)
+            docs, _ = self.retriever.retrieve(tokens, k=k, show_progress=False)
+            out.append([self.ids[int(i)] for i in docs[0]])
+        return out

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import heading_queries, load_passages, timed
+from bench.common import Bm25sBaseline, heading_queries, load_passages, timed
 
 PIPELINES = ("bm25", "hybrid", "hybrid+authority")
 
@@ -36,9 +36,6 @@ def main() -> int:
     ap.add_argument("--topk", type=int, default=10)
     args = ap.parse_args()
 
-    import bm25s
-
-    from stepdr.index.bm25 import analyze
     from stepdr.rank import Surfer
     from stepdr.rank.pipeline import pipeline
 
@@ -70,22 +67,13 @@ def main() -> int:
             f"{len(queries) / total:10.1f} {hits / len(queries):7.3f}"
         )
 
-    ids = [p.id for p in passages]
-    corpus = [analyze(f"{p.title} {' '.join(p.headings)} {p.text}") for p in passages]
-    retriever = bm25s.BM25()
-    tokens = bm25s.tokenize(corpus, stopwords="en", show_progress=False)
-    retriever.index(tokens, show_progress=False)
+    baseline_index = Bm25sBaseline(passages)
 
     def ours() -> list[list[int]]:
         return [[pid for pid, _ in surfer.bm25_search(q, 10)] for q in queries]
 
     def baseline() -> list[list[int]]:
-        out = []
-        for q in queries:
-            tokens = bm25s.tokenize([analyze(q)], stopwords="en", show_progress=False)
-            docs, _ = retriever.retrieve(tokens, k=10, show_progress=False)
-            out.append([ids[int(i)] for i in docs[0]])
-        return out
+        return baseline_index.search_each(queries)
 
     _, ours_s = timed(ours, repeat=3)
     _, base_s = timed(baseline, repeat=3)
