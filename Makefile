@@ -49,7 +49,7 @@ demo: mirrors sandbox
 	$(BIN)/stepdr-index stats --data $(DATA)
 	@for q in "lru_cache maxsize" "VACUUM FULL locks the table" "sqlite write-ahead log checkpoint"; do \
 		echo; echo "=== $$q"; $(BIN)/stepdr-index search --data $(DATA) -k 3 "$$q"; done
-	$(BIN)/stepdr-agent run --index $(DATA) --max-steps 6 --max-new-tokens 384 --max-time 420 \
+	$(BIN)/stepdr-agent run --index $(DATA) --max-steps 4 --max-new-tokens 384 --max-time 300 \
 		--max-context 8192 "What does the maxsize argument of functools.lru_cache control?"
 
 .typecheck/stepdr: $(STAMP)
