@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from stepdr.crawl.errors import StepdrError
+from stepdr.crawl.options import StepdrGroup
 
 from .loop import REPORT
 from .records import Budgets, ExitStatus, RunResult
@@ -22,17 +22,7 @@ from .wiring import Settings, build_backend, build_model, make_agent, new_run_di
 EXIT = {ExitStatus.MODEL_ERROR: 1, ExitStatus.INTERRUPTED: 130}
 
 
-class _Group(click.Group):
-    """Turns every StepdrError into a one-line 'Error: …' and exit status 1."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except StepdrError as e:
-            raise click.ClickException(str(e)) from None
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=StepdrGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="stepdr")
 def main() -> None:
     """stepdr-agent: a research agent that answers from the local index, with citations."""
@@ -227,3 +217,10 @@ class _Printer:
 def _short(text: str, n: int) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= n else flat[: n - 1] + "…"
+
+
+# The rubric judge and the evaluation runner (defined apart to keep this module short).
+from .eval_cli import eval_, judge  # noqa: E402
+
+main.add_command(judge)
+main.add_command(_budget_options(eval_))
