@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 
 import click
 
-from stepdr.crawl.options import StepdrGroup
+from stepdr.crawl.options import StepdrGroup, index_option
 
 from .loop import REPORT
 from .records import Budgets, ExitStatus, RunResult
@@ -58,15 +57,7 @@ def _budgets(base: Budgets, kw: dict[str, Any]) -> Budgets:
 
 @main.command()
 @click.argument("question")
-@click.option(
-    "--index",
-    "--data",
-    "data_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=lambda: os.environ.get("STEPDR_DATA", "data"),
-    show_default="./data or $STEPDR_DATA",
-    help="Data directory holding the index.",
-)
+@index_option("Data directory holding the index.")
 @click.option(
     "--model",
     type=click.Path(exists=True, path_type=Path),
@@ -157,8 +148,7 @@ def resume(run_dir: Path, quiet: bool, **budget_kw: Any) -> None:
 
 
 @main.command()
-@click.option("--index", "--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=lambda: os.environ.get("STEPDR_DATA", "data"))  # fmt: skip
+@index_option("Data directory; the model is assembled under DATA/models.")
 def prepare(data_dir: Path) -> None:
     """Assemble and convert the bundled default model under DATA/models (done once)."""
     from .assets import ensure_default_model

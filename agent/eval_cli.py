@@ -8,13 +8,13 @@ runs, as cli.py imports this module.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import click
 
 from stepdr.crawl.errors import StepdrError
+from stepdr.crawl.options import index_option
 
 from .evaluate import Evaluator, run_facts, summary_table
 from .judge import Judge, grading_table
@@ -26,15 +26,7 @@ from .support import SupportChecker
 from .trajectory import FILE
 from .wiring import Settings, build_backend, build_model, make_agent
 
-_data_option = click.option(
-    "--index",
-    "--data",
-    "data_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=lambda: os.environ.get("STEPDR_DATA", "data"),
-    show_default="./data or $STEPDR_DATA",
-    help="Data directory: the index, and where the default model is assembled.",
-)
+_data_option = index_option("Data directory: the index, and where the default model is assembled.")
 
 
 def _judge_options(f: Any) -> Any:

@@ -36,15 +36,22 @@ def default_domains_file() -> Path:
     return local if local.is_file() else _SOURCE_DOMAINS
 
 
+_DATA: dict[str, Any] = {
+    "type": click.Path(file_okay=False, path_type=Path),
+    "default": lambda: os.environ.get("STEPDR_DATA", "data"),
+    "show_default": "./data or $STEPDR_DATA",
+}
+
+
 def data_option(f: F) -> F:
     return click.option(
-        "--data",
-        "data_dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=lambda: os.environ.get("STEPDR_DATA", "data"),
-        show_default="./data or $STEPDR_DATA",
-        help="Data directory (WARCs, mirrors, index versions).",
+        "--data", "data_dir", help="Data directory (WARCs, mirrors, index versions).", **_DATA
     )(f)
+
+
+def index_option(help: str) -> Callable[[F], F]:
+    """The data directory as the agent's commands name it: --index, or --data."""
+    return click.option("--index", "--data", "data_dir", help=help, **_DATA)
 
 
 def domains_option(f: F) -> F:
