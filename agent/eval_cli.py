@@ -40,6 +40,13 @@ def _judge_options(f: Any) -> Any:
             click.option("--judge-endpoint", help="An OpenAI-compatible base URL for the judge."),
             click.option("--judge-api-model", help="The judge's model name at the endpoint."),
             click.option(
+                "--quote-check/--no-quote-check",
+                default=True,
+                show_default=True,
+                help="Count a 'satisfied' verdict only when its justification quotes the "
+                "report (4 or more words in a row).",
+            ),
+            click.option(
                 "--support",
                 "support_n",
                 type=click.IntRange(0),
@@ -82,7 +89,7 @@ def _judge_model(
 @click.option("--json", "as_json", is_flag=True, help="Print the grading as JSON.")
 def judge(report: Path, tasks_file: Path, task_id: str | None, data_dir: Path,
           judge_model: Path | None, judge_endpoint: str | None, judge_api_model: str | None,
-          support_n: int, as_json: bool) -> None:  # fmt: skip
+          quote_check: bool, support_n: int, as_json: bool) -> None:  # fmt: skip
     """Grade REPORT (a report.md or a run directory) against a task's rubric, item by item."""
     run_dir = report if report.is_dir() else report.parent
     path = report / REPORT if report.is_dir() else report
@@ -95,7 +102,8 @@ def judge(report: Path, tasks_file: Path, task_id: str | None, data_dir: Path,
     from .cli import _Printer
 
     say = _Printer(as_json).line
-    grader = Judge(_judge_model(data_dir, judge_model, judge_endpoint, judge_api_model, say))
+    grader = Judge(_judge_model(data_dir, judge_model, judge_endpoint, judge_api_model, say),
+                   require_quote=quote_check)  # fmt: skip
     markdown = path.read_text(encoding="utf-8")
     grading = grader.grade(task, markdown)
     out: dict[str, Any] = grading.to_dict()
@@ -139,8 +147,8 @@ def _opener(data_dir: Path) -> Any:
 @click.option("-q", "--quiet", is_flag=True, help="Print only the summary table.")
 def eval_(tasks_file: Path, out_dir: Path | None, data_dir: Path, model: Path | None,
           endpoint: str | None, api_model: str | None, judge_model: Path | None,
-          judge_endpoint: str | None, judge_api_model: str | None, support_n: int,
-          only: tuple[str, ...], limit: int | None, no_shell: bool, quiet: bool,
+          judge_endpoint: str | None, judge_api_model: str | None, quote_check: bool,
+          support_n: int, only: tuple[str, ...], limit: int | None, no_shell: bool, quiet: bool,
           **budget_kw: Any) -> None:  # fmt: skip
     """Run the agent on every task of TASKS, judge each report, and write a summary table."""
     from .cli import _budgets, _Printer
@@ -168,7 +176,7 @@ def eval_(tasks_file: Path, out_dir: Path | None, data_dir: Path, model: Path | 
     say.line(f"loading the model ({settings.endpoint or settings.model or 'default'})")
     agent_model = build_model(settings, say.line)
     grader = Judge(_judge_model(data_dir, judge_model, judge_endpoint, judge_api_model,
-                                say.line, agent_model))  # fmt: skip
+                                say.line, agent_model), require_quote=quote_check)  # fmt: skip
     checker = SupportChecker(grader, backend, sample=support_n) if support_n else None
 
     def factory(run_dir: Path) -> Any:

@@ -5,6 +5,12 @@ is ResearchRubrics' definition: the weight of the satisfied items over the total
 weight.  An item of negative weight describes a flaw; when the report shows it, its weight
 is subtracted.  The score is clamped at 0, so it lies in [0, 1].
 
+A verdict of *satisfied* must be backed by the report: unless its justification quotes a
+run of at least ``QUOTE_WORDS`` words of the report (a run not found in the criterion or
+the question, which a judge could copy instead), it counts as not satisfied.  Small judge
+models call almost everything satisfied, restating the criterion as the reason; this is
+what keeps their grades meaningful.  A strong judge quotes anyway and loses nothing.
+
 Small judge models reply loosely, so parsing is lenient: a JSON object anywhere in the
 reply, ``verdict: yes`` lines and a leading yes/no all count.  A reply that says nothing
 readable, or a judge model that fails, counts as *not satisfied* with that reason; grading
@@ -39,8 +45,10 @@ ASK = """Question the report answers:
 Criterion: {criterion}
 
 Is the criterion true of this report? A criterion that describes a mistake is true when the
-report makes that mistake. Reply with one JSON object and nothing else:
-{{"satisfied": true or false, "justification": "one short sentence quoting the report"}}"""
+report makes that mistake. Justify a true verdict by quoting the words of the report that
+make it true; when no words of the report do, it is false. Reply with one JSON object and
+nothing else:
+{{"satisfied": true or false, "justification": "the words of the report, in quotes"}}"""
 
 _THINK = re.compile(r"<think>.*?(?:</think>|$)", re.S)
 _OBJECT = re.compile(r"\{[^{}]*\}", re.S)
@@ -75,6 +83,8 @@ FALSE_WORDS = {
     "0",
 }
 JUSTIFICATION_CHARS = 300
+QUOTE_WORDS = 4
+UNBACKED = "no quote from the report backs this verdict"
 
 
 @dataclass(frozen=True)
@@ -125,6 +135,7 @@ class Grading:
                 v.item.weight for v in self.verdicts if v.satisfied and v.item.weight < 0
             ),
             "unparsed": sum(1 for v in self.verdicts if not v.parsed),
+            "unbacked": sum(1 for v in self.verdicts if v.justification.startswith(UNBACKED)),
             "items": [v.to_dict() for v in self.verdicts],
         }
 
@@ -195,6 +206,19 @@ def parse_verdict(reply: str) -> tuple[bool, str] | None:
     return found, _short(text)
 
 
+def _grams(text: str, n: int) -> set[tuple[str, ...]]:
+    w = re.findall(r"\w+", text.lower())
+    return {tuple(w[i : i + n]) for i in range(len(w) - n + 1)}
+
+
+def quotes_report(justification: str, report: str, *not_from: str, n: int = QUOTE_WORDS) -> bool:
+    """Whether the justification repeats ``n`` words in a row of the report, not of not_from."""
+    own = _grams(report, n)
+    for text in not_from:
+        own -= _grams(text, n)
+    return not own.isdisjoint(_grams(justification, n))
+
+
 def _short(text: str, n: int = JUSTIFICATION_CHARS) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= n else flat[: n - 1] + "…"
@@ -203,10 +227,17 @@ def _short(text: str, n: int = JUSTIFICATION_CHARS) -> str:
 class Judge:
     """Grades reports with a chat model; one model call per rubric item."""
 
-    def __init__(self, model: Model, max_report_chars: int = 12_000, max_tokens: int = 200):
+    def __init__(
+        self,
+        model: Model,
+        max_report_chars: int = 12_000,
+        max_tokens: int = 200,
+        require_quote: bool = True,
+    ):
         self.model = model
         self.max_report_chars = max_report_chars
         self.max_tokens = max_tokens
+        self.require_quote = require_quote
 
     def ask(self, prompt: str) -> str:
         messages = [Message("system", SYSTEM), Message("user", prompt)]
@@ -226,7 +257,16 @@ class Judge:
         if parsed is None:
             why = f"unreadable judge reply, counted as not satisfied: {_short(reply, 160)!r}"
             return Verdict(item, False, why, False, seconds)
-        return Verdict(item, parsed[0], parsed[1], True, seconds)
+        satisfied, why = parsed
+        if satisfied and self.require_quote and not quotes_report(why, report, item.text, question):
+            return Verdict(
+                item,
+                False,
+                f"{UNBACKED} ({why or 'no justification'})"[:JUSTIFICATION_CHARS],
+                True,
+                seconds,
+            )
+        return Verdict(item, satisfied, why, True, seconds)
 
     def grade(self, task: Task, report: str) -> Grading:
         verdicts = tuple(self.verdict(task.prompt, report, item) for item in task.items)

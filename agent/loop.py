@@ -11,6 +11,7 @@ from its last event.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,13 +24,22 @@ from .parse import parse_reply
 from .prompt import force_answer, nudge, system_prompt
 from .records import Budgets, ExitStatus, Message, RunResult, Source, ToolCall
 from .report import render_report
-from .state import RunState, learn_sources, reads_as_prose, search_signature
+from .state import (
+    RunState,
+    answer_words,
+    echoed,
+    learn_sources,
+    reads_as_prose,
+    search_signature,
+)
 from .tools.base import Toolbox
 from .trajectory import FILE, FORMAT, Trajectory, read_events
 
 REPORT = "report.md"
 SEARCH_TOOL = "batch_web_surfer"
 MIN_ROOM = 16  # fewer free tokens than this and no reply is worth asking for
+PROSE_ANSWER_WORDS = 40
+_TOOL_RESPONSE = re.compile(r"<tool_response>.*?(?:</tool_response>|$)", re.S)
 FORCED_STATUS = {
     "steps": ExitStatus.MAX_STEPS,
     "time": ExitStatus.WALL_TIME,
@@ -78,7 +88,14 @@ class Agent:
             query = " ".join(st.question.split())[:1000]
             seed = ToolCall(SEARCH_TOOL, {"action": "batch_search", "queries": [query]})
             shown = self._call(st, "s0c1", seed, {})
-            self._say(st, "user", f"[agent] A first search for the question:\n\n{shown}")
+            note = f"[agent] A first search for the question:\n\n{shown}"
+            if st.sources:  # a worked example of the citation form, with a real id
+                first = next(iter(st.sources))
+                note += (
+                    f"\n\n[agent] Cite these results by their ids, like \\cite{{{first}}}. "
+                    "Search again or open a page if they do not answer the question."
+                )
+            self._say(st, "user", note)
         return self._loop(st)
 
     def resume(self) -> RunResult:
@@ -185,11 +202,15 @@ class Agent:
             reason = "answered"
             # Small models often answer in plain text: when asked for the answer, or when
             # reminded of the format and answering plainly again, plain text is the answer.
+            # So is a reply of several sentences written after sources came back.
             reminded = len(st.messages) > 1 and st.messages[-2].content == nudge()
             plain = reads_as_prose(parsed.thought) and not parsed.errors
-            if answer is None and plain and (st.forced or reminded):
+            full = bool(st.sources) and answer_words(parsed.thought) >= PROSE_ANSWER_WORDS
+            if answer is None and plain and (st.forced or reminded or full):
                 answer = parsed.thought
                 reason = "answered without <answer> tags"
+            if answer and echoed(answer, self._instructions(st)):
+                answer = None  # a copy of the request is not a report
             if answer:
                 status = ExitStatus.FORCED_ANSWER if st.forced else ExitStatus.ANSWERED
                 if st.forced:
@@ -217,6 +238,16 @@ class Agent:
             blocks.append(nudge())
         self._say(st, "user", "\n\n".join(blocks))
         return None
+
+    def _instructions(self, st: RunState) -> list[str]:
+        """What the agent itself said to the model: the system prompt and its [agent] notes."""
+        said = [
+            m.content
+            for m in st.messages
+            if m.role == "system" or (m.role == "user" and m.content.startswith("[agent]"))
+        ]
+        # Tool results are the sources' words, which a report may rightly repeat.
+        return [_TOOL_RESPONSE.sub(" ", text) for text in said]
 
     def _call(
         self, st: RunState, call_id: str, call: ToolCall, observed: dict[str, dict[str, Any]]

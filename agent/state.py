@@ -37,8 +37,39 @@ def learn_sources(known: dict[str, Source], found: Sequence[Source]) -> None:
 
 def reads_as_prose(text: str) -> bool:
     """Whether text reads as an answer: some words outside code blocks and JSON objects."""
+    return answer_words(text) >= 5
+
+
+def answer_words(text: str) -> int:
+    """Words of prose outside code blocks and JSON objects."""
     bare = re.sub(r"```.*?(```|$)|\{.*\}", " ", text, flags=re.S)
-    return len(re.findall(r"[^\W\d_]{2,}", bare)) >= 5
+    return len(re.findall(r"[^\W\d_]{2,}", bare))
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
+
+
+def echoed(answer: str, instructions: Sequence[str], n: int = 6) -> bool:
+    """Whether an answer only repeats the agent's own instructions.
+
+    Small models asked for the report sometimes copy the request instead of answering it.
+    Words inside a run of ``n`` words that also occurs in the instructions are echo; cite
+    ids are neither.  An answer with echo and fewer than ``n`` other words says nothing of
+    its own.
+    """
+    said: set[tuple[str, ...]] = set()
+    for text in instructions:
+        w = _words(text)
+        said.update(tuple(w[i : i + n]) for i in range(len(w) - n + 1))
+    words = _words(answer)
+    covered = [False] * len(words)
+    for i in range(len(words) - n + 1):
+        if tuple(words[i : i + n]) in said:
+            covered[i : i + n] = [True] * n
+    own = [w for w, c in zip(words, covered, strict=True) if not c]
+    own = [w for w in own if not w.startswith("web_") and w not in ("cite", "answer")]
+    return any(covered) and len(own) < n
 
 
 def search_signature(args: dict[str, Any]) -> str:

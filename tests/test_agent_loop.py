@@ -187,6 +187,8 @@ def test_seed_search_shows_sources_before_the_first_step(data: Path, tmp_path: P
     first = model.seen[0]
     assert [m.role for m in first] == ["system", "user", "user"]
     assert first[2].content.startswith("[agent] A first search for the question")
+    example = re.search(r"like \\cite\{(web_[0-9a-f]{8})\}", first[2].content)
+    assert example and example.group(1) in cite_ids_in(first[2:])
     calls = [e for e in events(tmp_path) if e["type"] == "tool_call"]
     assert calls[0]["call_id"] == "s0c1" and calls[0]["step"] == 0
 
@@ -200,3 +202,53 @@ def test_a_repeated_search_is_not_run_again(data: Path, tmp_path: Path) -> None:
     assert "repeats s1c1 exactly" in model.seen[2][-1].content
     observations = [e for e in events(tmp_path) if e["type"] == "observation"]
     assert [e.get("repeat_of") for e in observations] == [None, "s1c1"]
+
+
+LONG_PLAIN = (
+    "Liquid-in-glass thermometers used as working standards are recalibrated every twelve "
+    "months against a reference thermometer, at the ice point and at two further points "
+    "across their range. Platinum resistance thermometers are more stable and may wait "
+    "twenty-four months between calibrations, provided their ice-point checks stay within "
+    "tolerance. Any instrument that is dropped or overheated is recalibrated before use."
+)
+
+
+def test_a_full_plain_reply_after_a_search_is_the_answer(data: Path, tmp_path: Path) -> None:
+    model = ScriptedModel([search("thermometer recalibrated"), LONG_PLAIN])
+    result = make_agent(model, data, tmp_path, Budgets(max_steps=5)).run("q")
+    assert result.status is ExitStatus.ANSWERED and result.steps == 2
+    assert result.reason == "answered without <answer> tags"
+    assert result.answer == LONG_PLAIN
+
+
+def test_a_full_plain_reply_before_any_search_is_nudged(data: Path, tmp_path: Path) -> None:
+    model = ScriptedModel([LONG_PLAIN, "<answer>Twelve months.</answer>"])
+    result = make_agent(model, data, tmp_path, Budgets(max_steps=5)).run("q")
+    assert result.steps == 2 and result.answer == "Twelve months."
+    assert "neither a tool call nor an <answer>" in model.seen[1][-1].content
+
+
+def test_an_answer_that_repeats_the_request_is_no_answer(data: Path, tmp_path: Path) -> None:
+    def echo(messages: Sequence[Message]) -> str:
+        if "This is your last step" in messages[-1].content:
+            # What a 0.5B model did: copy the request, with a run of ids, as its "report".
+            ids = ", ".join(cite_ids_in(messages) * 3)
+            return f"```markdown\n<answer>\n{messages[-1].content[8:]} \\cite{{{ids}"
+        return search("thermometer calibration")
+
+    result = make_agent(ScriptedModel([echo], True), data, tmp_path, Budgets(max_steps=2)).run("q")
+    assert result.status is ExitStatus.MAX_STEPS and result.answer is None
+    assert "the model did not answer" in result.reason
+
+
+def test_an_answer_quoting_the_sources_is_not_an_echo(data: Path, tmp_path: Path) -> None:
+    def quote(messages: Sequence[Message]) -> str:
+        shown = messages[-1].content
+        assert "<tool_response>" in shown
+        # Copy a long run of words from the search results, as extractive answers do.
+        body = re.sub(r"\s+", " ", shown.split("\n    ", 2)[-1])[:400]
+        return f"<answer>{body}</answer>"
+
+    model = ScriptedModel([search("thermometer calibration"), quote])
+    result = make_agent(model, data, tmp_path, Budgets(max_steps=5)).run("q")
+    assert result.status is ExitStatus.ANSWERED and result.answer

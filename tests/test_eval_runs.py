@@ -59,7 +59,9 @@ def _keyword_judge(messages: Sequence[Message]) -> str:
     criterion = prompt.split("Criterion:")[1].split("\n")[0].lower()
     phrases = {"twelve": "twelve", "annex": "annex", "never": "never recalibrated"}
     key = next(w for w in phrases if w in criterion)
-    return json.dumps({"satisfied": phrases[key] in report, "justification": f"{key}?"})
+    # Quote the report's sentence that holds the phrase, as the judge is asked to.
+    quote = next((s for s in report.split(". ") if phrases[key] in s), "")
+    return json.dumps({"satisfied": bool(quote), "justification": f'"{quote}"'})
 
 
 class Factory:

@@ -123,28 +123,28 @@ def _task(*weights: float) -> Task:
 
 def test_score_arithmetic_with_weights_and_penalties() -> None:
     task = _task(5, 3, 2, -4)
-    judge = Judge(ScriptedModel([_yes("twelve months"), _no(), _yes(), _no()]))
+    judge = Judge(ScriptedModel([_yes("twelve months"), _no(), _yes(), _no()]), require_quote=False)
     g = judge.grade(task, "# Q?\n\nTwelve months.")
     assert g.total_positive == 10 and g.earned == 7 and g.score == pytest.approx(0.7)
     assert [v.satisfied for v in g.verdicts] == [True, False, True, False]
     assert g.verdicts[0].justification == "twelve months"
     # The penalty applies when its flaw is found: (5 + 2 - 4) / 10.
-    g = Judge(ScriptedModel([_yes(), _no(), _yes(), _yes()])).grade(task, "r")
+    g = Judge(ScriptedModel([_yes(), _no(), _yes(), _yes()]), require_quote=False).grade(task, "r")
     assert g.score == pytest.approx(0.3) and g.to_dict()["penalties"] == -4
     # Penalties beyond the earned weight clamp at 0.
-    g = Judge(ScriptedModel([_no(), _no(), _yes(), _yes()])).grade(task, "r")
+    g = Judge(ScriptedModel([_no(), _no(), _yes(), _yes()]), require_quote=False).grade(task, "r")
     assert g.earned == -2 and g.score == 0.0
     assert score([]) == 0.0
 
 
 def test_unparseable_reply_counts_as_unmet_and_grading_goes_on() -> None:
-    judge = Judge(ScriptedModel(["I am not sure what you mean.", _yes()]))
+    judge = Judge(ScriptedModel(["I am not sure what you mean.", _yes()]), require_quote=False)
     g = judge.grade(_task(1, 1), "r")
     first, second = g.verdicts
     assert not first.satisfied and not first.parsed and "unreadable" in first.justification
     assert second.satisfied and g.score == 0.5 and g.to_dict()["unparsed"] == 1
     # A judge that fails outright is the same: unmet, with the reason.
-    g = Judge(ScriptedModel([_yes()])).grade(_task(1, 1), "r")
+    g = Judge(ScriptedModel([_yes()]), require_quote=False).grade(_task(1, 1), "r")
     assert g.verdicts[1].justification.startswith("judge model failed")
     assert g.score == 0.5
 
@@ -162,7 +162,7 @@ def test_judge_sees_question_report_and_one_criterion() -> None:
 
 
 def test_grading_round_trip_and_table() -> None:
-    g = Judge(ScriptedModel([_yes("a | b"), _no()])).grade(_task(2, -1), "r")
+    g = Judge(ScriptedModel([_yes("a | b"), _no()]), require_quote=False).grade(_task(2, -1), "r")
     again = type(g).from_dict(json.loads(json.dumps(g.to_dict())))
     assert again.score == g.score == 1.0
     assert [v.satisfied for v in again.verdicts] == [True, False]
@@ -171,3 +171,45 @@ def test_grading_round_trip_and_table() -> None:
     assert "| # | weight |" in table and "a / b" in table
     assert "score 1.000 = max(0, 2) / 2" in table
     assert isinstance(g.verdicts[0], Verdict)
+
+
+REPORT = (
+    "# How often are thermometers recalibrated?\n\n"
+    "Liquid-in-glass thermometers are recalibrated every twelve months against a reference."
+)
+
+
+def test_a_satisfied_verdict_must_quote_the_report() -> None:
+    task = Task(
+        "t",
+        "How often are thermometers recalibrated?",
+        (
+            RubricItem("States that thermometers are recalibrated every twelve months.", 2),
+            RubricItem("Names the reference instrument used.", 1),
+            RubricItem("Mentions platinum resistance thermometers.", 1),
+            RubricItem("Claims a recalibration interval in days.", -1),
+        ),
+    )
+    replies = [
+        # Restating the criterion is not evidence, however close to the report it is.
+        _yes("The report states that thermometers are recalibrated every twelve months."),
+        # A real quote: four words in a row from the report.
+        _yes('"twelve months against a reference"'),
+        # Neither is a quote the report does not contain.
+        _yes('"platinum resistance thermometers are stable"'),
+        # A penalty must be backed too, or it does not apply.
+        _yes("it claims days"),
+    ]
+    g = Judge(ScriptedModel(replies)).grade(task, REPORT)
+    assert [v.satisfied for v in g.verdicts] == [False, True, False, False]
+    assert g.score == pytest.approx(0.25)
+    assert g.to_dict()["unbacked"] == 3
+    assert g.verdicts[0].justification.startswith("no quote from the report backs this verdict")
+    # The question itself, repeated as a heading in the report, is no evidence either.
+    g = Judge(ScriptedModel([_yes('"how often are thermometers recalibrated"')])).grade(
+        Task("t", task.prompt, task.items[:1]), REPORT
+    )
+    assert g.score == 0.0
+    # The check can be turned off for judges trusted to read carefully.
+    g = Judge(ScriptedModel(replies), require_quote=False).grade(task, REPORT)
+    assert [v.satisfied for v in g.verdicts] == [True, True, True, True]

@@ -39,7 +39,8 @@ def _reply(messages: list[dict[str, str]]) -> str:
             return '{"supported": true, "justification": "twelve months"}'
         criterion = last.split("Criterion:")[1].split("\n")[0]
         met = "twelve" in criterion
-        return f"Verdict: {'yes' if met else 'no'}" if "annex" not in criterion else "hmm"
+        quote = 'It says "recalibrated every twelve months".' if met else ""
+        return f"Verdict: {'yes' if met else 'no'}. {quote}" if "annex" not in criterion else "hmm"
     ids = re.findall(r"\bweb_[0-9a-f]{8}\b", "\n".join(m["content"] for m in messages[2:]))
     if not ids:
         return search("thermometer recalibrated twelve months")
