@@ -53,7 +53,7 @@ nothing else:
 _THINK = re.compile(r"<think>.*?(?:</think>|$)", re.S)
 _OBJECT = re.compile(r"\{[^{}]*\}", re.S)
 _VERDICT_KEYS = ("satisfied", "supported", "met", "verdict", "pass", "passed", "answer", "result")
-_WHY_KEYS = ("justification", "reason", "explanation", "rationale", "evidence")
+_WHY_KEYS = ("quote", "justification", "reason", "explanation", "rationale", "evidence")
 _LABELLED = re.compile(
     r"\b(?:satisfied|supported|verdict|answer|met|result)[\"']?\s*[:=]\s*[\"'*]*\s*"
     r"(yes|no|true|false|not satisfied|unsatisfied|satisfied|not supported|supported"
@@ -190,7 +190,7 @@ def parse_verdict(reply: str) -> tuple[bool, str] | None:
         for key in _VERDICT_KEYS:
             verdict = _word(lowered.get(key))
             if verdict is not None:
-                why = next((lowered[k] for k in _WHY_KEYS if lowered.get(k)), "")
+                why = " ".join(str(lowered[k]) for k in _WHY_KEYS if lowered.get(k))
                 return verdict, _short(str(why))
     labelled = _LABELLED.search(text)
     found = _word(labelled.group(1)) if labelled else None

@@ -88,14 +88,12 @@ class Agent:
             query = " ".join(st.question.split())[:1000]
             seed = ToolCall(SEARCH_TOOL, {"action": "batch_search", "queries": [query]})
             shown = self._call(st, "s0c1", seed, {})
-            note = f"[agent] A first search for the question:\n\n{shown}"
+            head = "[agent] A first search for the question"
             if st.sources:  # a worked example of the citation form, with a real id
-                first = next(iter(st.sources))
-                note += (
-                    f"\n\n[agent] Cite these results by their ids, like \\cite{{{first}}}. "
-                    "Search again or open a page if they do not answer the question."
-                )
-            self._say(st, "user", note)
+                head += f"; cite its results by their ids, like \\cite{{{next(iter(st.sources))}}}"
+            # The results come last: small models continue from what they saw last, and
+            # an instruction there gets parroted back instead of followed.
+            self._say(st, "user", f"{head}:\n\n{shown}")
         return self._loop(st)
 
     def resume(self) -> RunResult:

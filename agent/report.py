@@ -2,7 +2,8 @@
 
 A cite id counts only when the run retrieved that page or passage (it is in the run's
 sources); every other id is removed from the text and listed, so a report holds no
-fabricated citation by construction.
+fabricated citation by construction.  So is a bare ``[3]`` the model wrote itself (small
+models copy the numbering of search results): it would read as a reference number.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ _MARKER = re.compile(
     r"|(?<![\w/])(web_[0-9a-fA-F]{8})\b"
 )
 _ID = re.compile(r"[^\s,;]+")
+# "[3]" written by the model itself: it would read as one of our reference numbers.
+_BARE_NUMBER = re.compile(r"([ \t]?)(?<![\w\])`])\[(\d{1,3})\](?![(:\[])([ \t]?)")
+_FENCED = re.compile(r"(```.*?(?:```|$)|`[^`\n]*`)", re.S)
 TIER_NAMES = {1: "primary/official", 2: "authoritative secondary", 3: "reputable", 4: "weaker"}
 
 
@@ -63,6 +67,17 @@ def resolve_citations(text: str, sources: Mapping[str, Source]) -> Report:
         lead = " " if m.group(0)[:1] in (" ", "\t") else ""
         return lead + "".join(f"[{n}]" for n in marks)
 
+    def bare(m: re.Match[str]) -> str:
+        mark = f"[{m.group(2)}]"
+        if mark not in removed:
+            removed.append(mark)
+        return m.group(1) if m.group(3) else ""
+
+    # Code keeps its brackets; prose loses numbers that no reference stands behind.
+    text = "".join(
+        part if i % 2 else _BARE_NUMBER.sub(bare, part)
+        for i, part in enumerate(_FENCED.split(text))
+    )
     body = _MARKER.sub(replace, text)
     cited = tuple(sources[cid] for cid in sorted(numbers, key=numbers.__getitem__))
     return Report(body, cited, tuple(removed))
@@ -99,8 +114,8 @@ def render_report(
         parts += [references(resolved.cited), ""]
     if resolved.removed:
         parts.append(
-            f"_{len(resolved.removed)} citation(s) removed: the run never retrieved "
-            f"{', '.join(resolved.removed)}._\n"
+            f"_{len(resolved.removed)} citation(s) removed, pointing at nothing this run "
+            f"retrieved: {', '.join(resolved.removed)}._\n"
         )
     if status != "answered":
         parts.append(f"_Answer written early ({status}): {reason}._\n")

@@ -143,3 +143,17 @@ def test_presenter_frames_data_and_offloads_long_outputs(tmp_path: Path) -> None
     assert "551 characters, 2 lines" in long.text and "y" * 30 not in long.text
     assert ws.read_text(long.saved_to) == "x" * 50 + "\n" + "y" * 500
     assert long.text.count("</tool_response>") == 1
+
+
+def test_numbers_the_model_wrote_itself_are_not_references() -> None:
+    text = (
+        "[1] web_11111111 | A page\n[3] a copied result. See [7] and [2](https://x) and "
+        "`a[1]` and xs[2].\n```\nprint(xs [4])\n```\nDone \\cite{web_22222222}."
+    )
+    r = resolve_citations(text, SOURCES)
+    # Only our markers remain: [1] and [2] point at the two sources retrieved.
+    assert r.markdown.splitlines()[0] == "[1] | A page"
+    assert "a copied result. See and [2](https://x) and `a[1]` and xs[2]." in r.markdown
+    assert "print(xs [4])" in r.markdown and r.markdown.endswith("Done [2].")
+    assert r.removed == ("[1]", "[3]", "[7]")
+    assert [s.cite_id for s in r.cited] == ["web_11111111", "web_22222222"]
