@@ -3,8 +3,10 @@
 Both run in this process on the same passages of the live index.  The baseline
 is the textbook call: the model as configured (256 tokens), passages in index
 order, batch 32.  Ours sorts by length and uses the 128 tokens MiniLM was trained
-on.  Quality: page-level hit@10 of section-heading queries over the sample, with
-either set of vectors, so a speed-up that costs retrieval quality shows.
+on.  Where onnxruntime is installed, the same embedder also runs on ONNX Runtime,
+with float32 and with int8 (dynamically quantised) weights.  Quality: page-level
+hit@10 of section-heading queries over the sample with each set of vectors, and
+each set's mean cosine to the baseline's, so a speed-up that costs quality shows.
 
     .venv/bin/python bench/embed.py [--data data] [--n 1000]
 """
@@ -15,11 +17,13 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import heading_queries, load_passages, timed
+from stepdr.crawl.errors import ConfigError
 
 
 def hit_at_10(vecs: np.ndarray, urls: list[str], qvecs: np.ndarray, expected: list[str]) -> float:
@@ -67,19 +71,37 @@ def main() -> int:
     n = len(texts)
     words = sum(len(t.split()) for t in texts) / n
     print(f"{n} passages (mean {words:.0f} words) on {ours.device}, {len(queries)} heading queries")
-    print(f"{'embedder':<44} {'passages/s':>10} {'hit@10':>7}")
     rows = [
-        ("baseline: SentenceTransformer.encode (256 tok)", n / base_s, base_vecs, base_q),
-        (f"stepdr: length-sorted, {ours.max_tokens} tokens", n / our_s, our_vecs, our_q),
+        ("baseline: SentenceTransformer.encode (256 tok)", base_s, base_vecs, base_q),
+        (f"stepdr torch: length-sorted, {ours.max_tokens} tok", our_s, our_vecs, our_q),
     ]
-    for name, rate, vecs, qv in rows:
-        print(f"{name:<44} {rate:10.1f} {hit_at_10(vecs, urls, qv, expected):7.3f}")
-    cos = float(np.mean(np.sum(base_vecs * our_vecs, axis=1)))
-    print(
-        f"speed ratio stepdr/baseline: {base_s / our_s:.2f}x; "
-        f"mean cosine between the two: {cos:.3f}"
-    )
+    rows += onnx_rows(texts, qtexts, args.data / "cache" / "onnx", ours.device)
+    print(f"{'embedder':<46} {'passages/s':>10} {'ratio':>6} {'hit@10':>7} {'cos':>6}")
+    for name, secs, vecs, qv in rows:
+        cos = float(np.mean(np.sum(base_vecs * vecs, axis=1)))
+        hit = hit_at_10(vecs, urls, qv, expected)
+        print(f"{name:<46} {n / secs:10.1f} {base_s / secs:5.2f}x {hit:7.3f} {cos:6.3f}")
+    print("ratio: speed against the baseline; cos: mean cosine to the baseline's vectors")
     return 0
+
+
+def onnx_rows(texts: list[str], qtexts: list[str], cache: Path, device: str) -> list[Any]:
+    try:
+        from stepdr.index.onnx_embed import OnnxEmbedder
+    except ImportError:
+        return []
+    rows = []
+    for int8 in (False, True):
+        try:
+            emb = OnnxEmbedder(cache_dir=cache, device=device, int8=int8)
+        except ConfigError as e:  # onnxruntime missing: torch rows only
+            print(f"(no ONNX rows: {e})")
+            return []
+        emb.encode(texts[:32])
+        vecs, secs = timed(lambda emb=emb: emb.encode(texts))  # type: ignore[misc]
+        name = f"stepdr {emb.backend}: length-sorted, {emb.max_tokens} tok"
+        rows.append((name, secs, vecs, emb.encode(qtexts)))
+    return rows
 
 
 if __name__ == "__main__":

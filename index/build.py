@@ -44,6 +44,7 @@ class BuildConfig:
     force: bool = False
     dense: bool = True
     model: str | None = None  # None: the bundled all-MiniLM-L6-v2
+    embed_backend: str = "auto"  # auto | torch | onnx | onnx-int8: see backends.py
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -109,17 +110,25 @@ def _embed(
 ) -> tuple[Any, dict[str, Any], int]:
     import numpy as np
 
+    from .backends import Chooser
     from .embcache import EmbeddingCache
     from .embed import SentenceEmbedder
 
     embedder = SentenceEmbedder(config.model)
+    chooser = Chooser(embedder, config.model, config.embed_backend, config.data_dir / "cache")
     cache = EmbeddingCache(config.data_dir / "cache" / "embeddings", embedder.name, embedder.dim)
+
+    def compute(texts: Sequence[str]) -> Any:
+        return chooser.pick(texts).encode(texts)
+
     try:
-        vecs, computed = cache.get_or_compute([embed_text(p) for p in passages], embedder.encode)
+        vecs, computed = cache.get_or_compute([embed_text(p) for p in passages], compute)
     finally:
         cache.close()
+    backend = chooser.info["backend"] if computed else "-"
     say(
-        f"embedded {computed} new passages ({len(passages) - computed} cached) on {embedder.device}"
+        f"embedded {computed} new passages ({len(passages) - computed} cached) on "
+        f"{embedder.device}" + (f" with {backend} ({chooser.info['why']})" if computed else "")
     )
     ids = np.array([p.id for p in passages], dtype=np.int64)
     meta = {
@@ -127,6 +136,7 @@ def _embed(
         "dim": embedder.dim,
         "normalized": True,
         "max_tokens": embedder.max_tokens,
+        "backend": backend,
     }
     return (ids, vecs), meta, computed
 

@@ -35,6 +35,14 @@ from .versions import IndexDir, read_manifest
     "--model",
     help="Local sentence-transformers directory for embeddings [default: all-MiniLM-L6-v2].",
 )
+@click.option(
+    "--embed-backend",
+    type=click.Choice(["auto", "torch", "onnx", "onnx-int8"]),
+    default="auto",
+    show_default=True,
+    help="Embedding runtime; auto takes ONNX Runtime where it measures faster. "
+    "onnx-int8 quantises the weights: faster on some CPUs, vectors move slightly.",
+)
 @click.option("--min-words", type=click.IntRange(min=1), default=40, show_default=True)
 @click.option("--max-words", type=click.IntRange(min=10), default=200, show_default=True)
 @click.option(
@@ -48,6 +56,7 @@ def build(
     force: bool,
     no_dense: bool,
     model: str | None,
+    embed_backend: str,
     min_words: int,
     max_words: int,
     keep: int,
@@ -71,6 +80,7 @@ def build(
         keep=keep,
         dense=not no_dense,
         model=model,
+        embed_backend=embed_backend,
         min_words=min_words,
         max_words=max_words,
     )
@@ -112,6 +122,7 @@ def stats(data_dir: Path, as_json: bool) -> None:
         "bytes": size,
         "model": emb.get("model"),
         "dim": emb.get("dim"),
+        "backend": emb.get("backend"),
         "dropped": m.get("dropped", {}),
         "sources": len(m["sources"]),
     }
@@ -124,7 +135,12 @@ def stats(data_dir: Path, as_json: bool) -> None:
     click.echo(f"pages     {info['pages']}  ({info['failed_pages']} failed extraction)")
     click.echo(f"domains   {info['domains']}  ({tier_text})")
     click.echo(f"size      {size / 1e6:.1f} MB on disk")
-    click.echo(f"model     {info['model'] or 'none (BM25 only)'} ({info['dim'] or '-'} dims)")
+    runtime = {None: "", "-": ", all from the cache"}.get(
+        info["backend"], f", new text on {info['backend']}"
+    )
+    click.echo(
+        f"model     {info['model'] or 'none (BM25 only)'} ({info['dim'] or '-'} dims{runtime})"
+    )
     click.echo(f"sources   {info['sources']} WARC file(s)")
 
 

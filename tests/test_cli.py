@@ -40,6 +40,7 @@ def test_crawl_build_search_stats(tmp_path: Path, site_domains: Path) -> None:
     assert "crawled 4 pages" in r.output
     r = run("build", *common, "--workers", "1")
     assert r.exit_code == 0 and "built " in r.output, r.output
+    assert "with torch (fewer than 1000 texts to embed)" in r.output
     r = run("build", *common)
     assert "up to date" in r.output
     r = run("search", "--data", data, "accreditation board quality manual", "-k", "2", "--json")
@@ -49,6 +50,7 @@ def test_crawl_build_search_stats(tmp_path: Path, site_domains: Path) -> None:
     assert r.exit_code == 0 and f"https://{SITE_HOST}/docs/guide/" in r.output
     r = run("stats", "--data", data)
     assert r.exit_code == 0 and "passages" in r.output
+    assert "(384 dims, new text on torch)" in r.output
     r = run("open", "--data", data, f"https://{SITE_HOST}/docs/calibration.html")
     assert r.exit_code == 0 and "dead-weight tester" in r.output
 
