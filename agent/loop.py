@@ -11,7 +11,6 @@ from its last event.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,16 +20,20 @@ from .context import Presenter
 from .errors import ModelError, TrajectoryError
 from .models.base import Model
 from .parse import parse_reply
-from .prompt import force_answer, nudge, system_prompt
+from .prompt import cite_request, force_answer, nudge, placeholder_note, system_prompt
 from .records import Budgets, ExitStatus, Message, RunResult, Source, ToolCall
 from .report import render_report
 from .state import (
     RunState,
     answer_words,
     echoed,
+    instructions,
+    is_placeholder_search,
+    last_plain_answer,
     learn_sources,
     reads_as_prose,
     search_signature,
+    wants_citations,
 )
 from .tools.base import Toolbox
 from .trajectory import FILE, FORMAT, Trajectory, read_events
@@ -39,7 +42,6 @@ REPORT = "report.md"
 SEARCH_TOOL = "batch_web_surfer"
 MIN_ROOM = 16  # fewer free tokens than this and no reply is worth asking for
 PROSE_ANSWER_WORDS = 40
-_TOOL_RESPONSE = re.compile(r"<tool_response>.*?(?:</tool_response>|$)", re.S)
 FORCED_STATUS = {
     "steps": ExitStatus.MAX_STEPS,
     "time": ExitStatus.WALL_TIME,
@@ -200,14 +202,20 @@ class Agent:
             reason = "answered"
             # Small models often answer in plain text: when asked for the answer, or when
             # reminded of the format and answering plainly again, plain text is the answer.
-            # So is a reply of several sentences written after sources came back.
+            # So is a reply of several sentences written after sources came back, once the
+            # model has had one chance to add the citations it left out.
             reminded = len(st.messages) > 1 and st.messages[-2].content == nudge()
             plain = reads_as_prose(parsed.thought) and not parsed.errors
             full = bool(st.sources) and answer_words(parsed.thought) >= PROSE_ANSWER_WORDS
+            asking = answer is None and plain and full and not (st.forced or reminded)
+            if asking and wants_citations(parsed.thought, st):
+                found = [(s.cite_id, s.title) for s in st.sources.values()]
+                self._say(st, "user", cite_request(found))
+                return None
             if answer is None and plain and (st.forced or reminded or full):
                 answer = parsed.thought
                 reason = "answered without <answer> tags"
-            if answer and echoed(answer, self._instructions(st)):
+            if answer and echoed(answer, instructions(st.messages)):
                 answer = None  # a copy of the request is not a report
             if answer:
                 status = ExitStatus.FORCED_ANSWER if st.forced else ExitStatus.ANSWERED
@@ -215,10 +223,12 @@ class Agent:
                     reason = f"{reason} when {st.forced} ran low"
                 return self._end(st, status, reason, answer)
         if st.forced is not None:
-            return self._end(
-                st, FORCED_STATUS[st.forced],
-                f"asked to answer as the {st.forced} budget ran low, the model did not answer",
-            )  # fmt: skip
+            why = f"asked to answer as the {st.forced} budget ran low, the model did not answer"
+            kept = last_plain_answer(st.messages, instructions(st.messages))
+            if kept is not None:
+                why += "; its last plain reply is the report"
+                return self._end(st, ExitStatus.FORCED_ANSWER, why, kept)
+            return self._end(st, FORCED_STATUS[st.forced], why)
         blocks = [f"[agent] {err}" for err in parsed.errors]
         calls = list(parsed.calls)
         limit = self.budgets.max_calls_per_step
@@ -237,16 +247,6 @@ class Agent:
         self._say(st, "user", "\n\n".join(blocks))
         return None
 
-    def _instructions(self, st: RunState) -> list[str]:
-        """What the agent itself said to the model: the system prompt and its [agent] notes."""
-        said = [
-            m.content
-            for m in st.messages
-            if m.role == "system" or (m.role == "user" and m.content.startswith("[agent]"))
-        ]
-        # Tool results are the sources' words, which a report may rightly repeat.
-        return [_TOOL_RESPONSE.sub(" ", text) for text in said]
-
     def _call(
         self, st: RunState, call_id: str, call: ToolCall, observed: dict[str, dict[str, Any]]
     ) -> str:
@@ -256,16 +256,15 @@ class Agent:
         self._emit(type="tool_call", step=st.step, call_id=call_id, name=call.name,
                    arguments=call.arguments)  # fmt: skip
         if call.name == SEARCH_TOOL:
+            if is_placeholder_search(call.arguments):
+                return self._refuse(st, call_id, call, placeholder_note(), placeholder=True)
             first = st.searches.setdefault(search_signature(call.arguments), call_id)
             if first != call_id:  # the index does not change during a run: say so, save time
                 note = (
                     f"[agent] This call repeats {first} exactly; its result is above. Search "
                     "for something else, open a page from the results, or answer."
                 )
-                self._emit(type="observation", step=st.step, call_id=call_id, tool=call.name,
-                           ok=False, chars=0, saved_to=None, seconds=0.0, sources=[],
-                           text=note, repeat_of=first)  # fmt: skip
-                return note
+                return self._refuse(st, call_id, call, note, repeat_of=first)
         start = time.monotonic()
         out = self.toolbox.run(call)
         seconds = time.monotonic() - start
@@ -276,6 +275,11 @@ class Agent:
                    seconds=round(seconds, 3), sources=[s.to_dict() for s in out.sources],
                    text=shown.text)  # fmt: skip
         return shown.text
+
+    def _refuse(self, st: RunState, call_id: str, call: ToolCall, note: str, **why: Any) -> str:
+        self._emit(type="observation", step=st.step, call_id=call_id, tool=call.name, ok=False,
+                   chars=0, saved_to=None, seconds=0.0, sources=[], text=note, **why)  # fmt: skip
+        return note
 
     # -- records ------------------------------------------------------------------------
 

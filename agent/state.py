@@ -12,7 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .parse import parse_reply
+from .prompt import CITE_ASK, EXAMPLE_QUERIES
 from .records import Message, Source
+from .report import resolve_citations
 
 
 @dataclass
@@ -44,6 +47,20 @@ def answer_words(text: str) -> int:
     """Words of prose outside code blocks and JSON objects."""
     bare = re.sub(r"```.*?(```|$)|\{.*\}", " ", text, flags=re.S)
     return len(re.findall(r"[^\W\d_]{2,}", bare))
+
+
+_TOOL_RESPONSE = re.compile(r"<tool_response>.*?(?:</tool_response>|$)", re.S)
+
+
+def instructions(messages: Sequence[Message]) -> list[str]:
+    """What the agent itself said to the model: the system prompt and its [agent] notes."""
+    said = [
+        m.content
+        for m in messages
+        if m.role == "system" or (m.role == "user" and m.content.startswith("[agent]"))
+    ]
+    # Tool results are the sources' words, which a report may rightly repeat.
+    return [_TOOL_RESPONSE.sub(" ", text) for text in said]
 
 
 def _words(text: str) -> list[str]:
@@ -78,3 +95,41 @@ def search_signature(args: dict[str, Any]) -> str:
     listed = sorted(map(str, items)) if isinstance(items, list) else [str(items)]
     key = {"action": str(args.get("action")), "items": listed, "topk": str(args.get("topk", 5))}
     return json.dumps(key, sort_keys=True)
+
+
+def is_placeholder_search(args: dict[str, Any]) -> bool:
+    """A search for nothing but the prompt example's own placeholder queries."""
+    items = args.get("queries") or args.get("query")
+    listed = items if isinstance(items, list) else [items]
+    return bool(listed) and all(str(q).strip().lower() in EXAMPLE_QUERIES for q in listed)
+
+
+def last_plain_answer(messages: Sequence[Message], instructions: Sequence[str]) -> str | None:
+    """The model's latest reply that reads as an answer, with no tool call and no echo.
+
+    A small model that answered in plain text early, and then, asked for its report,
+    called a tool instead, has still answered: that reply is kept rather than nothing.
+    """
+    for m in reversed(messages):
+        if m.role != "assistant":
+            continue
+        parsed = parse_reply(m.content)
+        if parsed.calls:
+            continue
+        text = parsed.answer
+        if text is None and reads_as_prose(parsed.thought) and not parsed.errors:
+            text = parsed.thought
+        if text and reads_as_prose(text) and not echoed(text, instructions):
+            return text
+    return None
+
+
+def wants_citations(text: str, st: RunState) -> bool:
+    """Whether to ask, once, for a plain answer to be restated with citations.
+
+    A plain reply written after a search is taken as the answer; when it cites none of
+    the sources that came back, the model gets one chance to say which ones support it.
+    """
+    if not st.sources or resolve_citations(text, st.sources).cited:
+        return False
+    return not any(m.role == "user" and m.content.startswith(CITE_ASK) for m in st.messages)

@@ -214,11 +214,35 @@ LONG_PLAIN = (
 
 
 def test_a_full_plain_reply_after_a_search_is_the_answer(data: Path, tmp_path: Path) -> None:
-    model = ScriptedModel([search("thermometer recalibrated"), LONG_PLAIN])
+    # Uncited, it is sent back once with the ids it could cite; plain again, it stands.
+    model = ScriptedModel([search("thermometer recalibrated"), LONG_PLAIN, LONG_PLAIN])
     result = make_agent(model, data, tmp_path, Budgets(max_steps=5)).run("q")
-    assert result.status is ExitStatus.ANSWERED and result.steps == 2
+    asked = model.seen[2][-1].content
+    assert asked.startswith("[agent] If that is your answer, write it again inside <answer>")
+    assert set(cite_ids_in(model.seen[1])) >= set(re.findall(r"^- (web_\w{8})", asked, re.M))
+    assert result.status is ExitStatus.ANSWERED and result.steps == 3
     assert result.reason == "answered without <answer> tags"
     assert result.answer == LONG_PLAIN
+
+
+def test_a_plain_reply_that_cites_is_the_answer_at_once(data: Path, tmp_path: Path) -> None:
+    def cited(messages: Sequence[Message]) -> str:
+        return f"{LONG_PLAIN} \\cite{{{cite_ids_in(messages)[0]}}}"
+
+    model = ScriptedModel([search("thermometer recalibrated"), cited])
+    result = make_agent(model, data, tmp_path, Budgets(max_steps=5)).run("q")
+    assert result.status is ExitStatus.ANSWERED and result.steps == 2 and len(result.cited) == 1
+
+
+def test_asked_to_cite_a_model_can_give_the_report(data: Path, tmp_path: Path) -> None:
+    def report(messages: Sequence[Message]) -> str:
+        cid = re.findall(r"^- (web_\w{8})", messages[-1].content, re.M)[0]
+        return f"<answer>Every twelve months \\cite{{{cid}}}.</answer>"
+
+    model = ScriptedModel([search("thermometer recalibrated"), LONG_PLAIN, report])
+    result = make_agent(model, data, tmp_path, Budgets(max_steps=5)).run("q")
+    assert result.status is ExitStatus.ANSWERED and result.reason == "answered"
+    assert result.answer and result.answer.startswith("Every twelve months") and result.cited
 
 
 def test_a_full_plain_reply_before_any_search_is_nudged(data: Path, tmp_path: Path) -> None:
@@ -252,3 +276,34 @@ def test_an_answer_quoting_the_sources_is_not_an_echo(data: Path, tmp_path: Path
     model = ScriptedModel([search("thermometer calibration"), quote])
     result = make_agent(model, data, tmp_path, Budgets(max_steps=5)).run("q")
     assert result.status is ExitStatus.ANSWERED and result.answer
+
+
+def test_the_prompt_examples_placeholder_search_is_not_run(data: Path, tmp_path: Path) -> None:
+    # What a 0.5B model did when reminded of the format: copy the example call verbatim.
+    copied = call(
+        "batch_web_surfer", action="batch_search", queries=["first query", "Second query"]
+    )
+    model = ScriptedModel([copied, "<answer>done</answer>"])
+    result = make_agent(model, data, tmp_path).run("q")
+    assert result.status is ExitStatus.ANSWERED
+    assert "placeholders, not a search: nothing ran" in model.seen[1][-1].content
+    (obs,) = [e for e in events(tmp_path) if e["type"] == "observation"]
+    assert obs["placeholder"] is True and obs["sources"] == [] and not obs["ok"]
+    # A real search that happens to include the words still runs.
+    real = call("batch_web_surfer", action="batch_search", queries=["first query", "gauge"])
+    model = ScriptedModel([real, "<answer>done</answer>"])
+    make_agent(model, data, tmp_path / "real").run("q")
+    assert "Results for" in model.seen[1][-1].content
+
+
+def test_an_earlier_plain_answer_is_kept_when_the_last_step_calls_a_tool(
+    data: Path, tmp_path: Path
+) -> None:
+    short = "Thermometers are recalibrated every twelve months."
+    replies = [search("thermometer recalibrated"), short, search("thermometer again")]
+    model = ScriptedModel(replies)
+    result = make_agent(model, data, tmp_path, Budgets(max_steps=3)).run("q")
+    assert "This is your last step" in model.seen[2][-1].content
+    assert result.status is ExitStatus.FORCED_ANSWER and result.answer == short
+    assert result.reason.endswith("the model did not answer; its last plain reply is the report")
+    assert short in (tmp_path / "report.md").read_text()
