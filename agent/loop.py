@@ -16,11 +16,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from . import prompt
 from .context import Presenter
 from .errors import ModelError, TrajectoryError
 from .models.base import Model
 from .parse import parse_reply
-from .prompt import cite_request, force_answer, nudge, placeholder_note, system_prompt
 from .records import Budgets, ExitStatus, Message, RunResult, Source, ToolCall
 from .report import render_report
 from .state import (
@@ -33,7 +33,6 @@ from .state import (
     learn_sources,
     reads_as_prose,
     search_signature,
-    wants_citations,
 )
 from .tools.base import Toolbox
 from .trajectory import FILE, FORMAT, Trajectory, read_events
@@ -80,7 +79,7 @@ class Agent:
         self._emit(type="run", format=FORMAT, question=question, model=self.model.name,
                    budgets=self.budgets.to_dict(), tools=self.toolbox.status(),
                    config=config or {})  # fmt: skip
-        self._say(st, "system", system_prompt(self.toolbox.describe()))
+        self._say(st, "system", prompt.system_prompt(self.toolbox.describe()))
         self._say(st, "user", question)
         return self._guarded(st, self._seeded)
 
@@ -156,7 +155,7 @@ class Agent:
                 why = self._force_reason(st, n_prompt)
                 if why is not None:
                     st.forced = why
-                    self._say(st, "user", force_answer(why), forced=why)
+                    self._say(st, "user", prompt.force_answer(why), forced=why)
                     n_prompt = self.model.count_tokens(st.messages)
             room = b.max_context_tokens - n_prompt
             if room < MIN_ROOM:
@@ -197,25 +196,21 @@ class Agent:
     ) -> RunResult | None:
         """Act on one reply: finish on an answer, else run its calls and add the observation."""
         parsed = parse_reply(text)
+        echo = False
         if not parsed.calls:
             answer = parsed.answer
             reason = "answered"
             # Small models often answer in plain text: when asked for the answer, or when
             # reminded of the format and answering plainly again, plain text is the answer.
-            # So is a reply of several sentences written after sources came back, once the
-            # model has had one chance to add the citations it left out.
-            reminded = len(st.messages) > 1 and st.messages[-2].content == nudge()
+            # So is a reply of several sentences written after sources came back.
+            reminded = len(st.messages) > 1 and st.messages[-2].content == prompt.nudge()
             plain = reads_as_prose(parsed.thought) and not parsed.errors
             full = bool(st.sources) and answer_words(parsed.thought) >= PROSE_ANSWER_WORDS
-            asking = answer is None and plain and full and not (st.forced or reminded)
-            if asking and wants_citations(parsed.thought, st):
-                found = [(s.cite_id, s.title) for s in st.sources.values()]
-                self._say(st, "user", cite_request(found))
-                return None
             if answer is None and plain and (st.forced or reminded or full):
                 answer = parsed.thought
                 reason = "answered without <answer> tags"
-            if answer and echoed(answer, instructions(st.messages)):
+            echo = bool(answer) and echoed(str(answer), instructions(st.messages))
+            if echo:
                 answer = None  # a copy of the request is not a report
             if answer:
                 status = ExitStatus.FORCED_ANSWER if st.forced else ExitStatus.ANSWERED
@@ -243,7 +238,7 @@ class Agent:
         for i, call in enumerate(calls, 1):
             blocks.append(self._call(st, f"s{st.step}c{i}", call, observed))
         if not calls and not parsed.errors:
-            blocks.append(nudge())
+            blocks.append(prompt.echo_note() if echo else prompt.nudge())
         self._say(st, "user", "\n\n".join(blocks))
         return None
 
@@ -257,7 +252,7 @@ class Agent:
                    arguments=call.arguments)  # fmt: skip
         if call.name == SEARCH_TOOL:
             if is_placeholder_search(call.arguments):
-                return self._refuse(st, call_id, call, placeholder_note(), placeholder=True)
+                return self._refuse(st, call_id, call, prompt.placeholder_note(), placeholder=True)
             first = st.searches.setdefault(search_signature(call.arguments), call_id)
             if first != call_id:  # the index does not change during a run: say so, save time
                 note = (

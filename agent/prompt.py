@@ -47,22 +47,16 @@ def nudge() -> str:
     )
 
 
+def echo_note() -> str:
+    return (
+        "[agent] That reply repeats the agent's own words; it is not a report. Answer the "
+        "question in your own words, inside <answer>...</answer>."
+    )
+
+
 def placeholder_note() -> str:
     q1, q2 = EXAMPLE_QUERIES
     return (
         f'[agent] "{q1}" and "{q2}" are the example\'s placeholders, not a search: nothing '
         "ran. Search with words from the question, or answer."
-    )
-
-
-CITE_ASK = "[agent] If that is your answer, write it again inside <answer>...</answer>"
-
-
-def cite_request(sources: list[tuple[str, str]]) -> str:
-    """Ask once for a plain, uncited answer as the report, with the ids it can cite."""
-    listed = "\n".join(f"- {cid}: {title}" for cid, title in sources[:6])
-    example = sources[0][0] if sources else "web_..."
-    return (
-        f"{CITE_ASK}, putting after each claim the id of the source it comes from, like "
-        f"\\cite{{{example}}}. The sources found so far:\n{listed}"
     )

@@ -13,9 +13,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .parse import parse_reply
-from .prompt import CITE_ASK, EXAMPLE_QUERIES
+from .prompt import EXAMPLE_QUERIES
 from .records import Message, Source
-from .report import resolve_citations
 
 
 @dataclass
@@ -122,14 +121,3 @@ def last_plain_answer(messages: Sequence[Message], instructions: Sequence[str]) 
         if text and reads_as_prose(text) and not echoed(text, instructions):
             return text
     return None
-
-
-def wants_citations(text: str, st: RunState) -> bool:
-    """Whether to ask, once, for a plain answer to be restated with citations.
-
-    A plain reply written after a search is taken as the answer; when it cites none of
-    the sources that came back, the model gets one chance to say which ones support it.
-    """
-    if not st.sources or resolve_citations(text, st.sources).cited:
-        return False
-    return not any(m.role == "user" and m.content.startswith(CITE_ASK) for m in st.messages)

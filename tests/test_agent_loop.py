@@ -214,35 +214,11 @@ LONG_PLAIN = (
 
 
 def test_a_full_plain_reply_after_a_search_is_the_answer(data: Path, tmp_path: Path) -> None:
-    # Uncited, it is sent back once with the ids it could cite; plain again, it stands.
-    model = ScriptedModel([search("thermometer recalibrated"), LONG_PLAIN, LONG_PLAIN])
+    model = ScriptedModel([search("thermometer recalibrated"), LONG_PLAIN])
     result = make_agent(model, data, tmp_path, Budgets(max_steps=5)).run("q")
-    asked = model.seen[2][-1].content
-    assert asked.startswith("[agent] If that is your answer, write it again inside <answer>")
-    assert set(cite_ids_in(model.seen[1])) >= set(re.findall(r"^- (web_\w{8})", asked, re.M))
-    assert result.status is ExitStatus.ANSWERED and result.steps == 3
+    assert result.status is ExitStatus.ANSWERED and result.steps == 2
     assert result.reason == "answered without <answer> tags"
     assert result.answer == LONG_PLAIN
-
-
-def test_a_plain_reply_that_cites_is_the_answer_at_once(data: Path, tmp_path: Path) -> None:
-    def cited(messages: Sequence[Message]) -> str:
-        return f"{LONG_PLAIN} \\cite{{{cite_ids_in(messages)[0]}}}"
-
-    model = ScriptedModel([search("thermometer recalibrated"), cited])
-    result = make_agent(model, data, tmp_path, Budgets(max_steps=5)).run("q")
-    assert result.status is ExitStatus.ANSWERED and result.steps == 2 and len(result.cited) == 1
-
-
-def test_asked_to_cite_a_model_can_give_the_report(data: Path, tmp_path: Path) -> None:
-    def report(messages: Sequence[Message]) -> str:
-        cid = re.findall(r"^- (web_\w{8})", messages[-1].content, re.M)[0]
-        return f"<answer>Every twelve months \\cite{{{cid}}}.</answer>"
-
-    model = ScriptedModel([search("thermometer recalibrated"), LONG_PLAIN, report])
-    result = make_agent(model, data, tmp_path, Budgets(max_steps=5)).run("q")
-    assert result.status is ExitStatus.ANSWERED and result.reason == "answered"
-    assert result.answer and result.answer.startswith("Every twelve months") and result.cited
 
 
 def test_a_full_plain_reply_before_any_search_is_nudged(data: Path, tmp_path: Path) -> None:
@@ -307,3 +283,13 @@ def test_an_earlier_plain_answer_is_kept_when_the_last_step_calls_a_tool(
     assert result.status is ExitStatus.FORCED_ANSWER and result.answer == short
     assert result.reason.endswith("the model did not answer; its last plain reply is the report")
     assert short in (tmp_path / "report.md").read_text()
+
+
+def test_an_echoed_answer_is_told_so_and_the_run_goes_on(data: Path, tmp_path: Path) -> None:
+    def echo(messages: Sequence[Message]) -> str:
+        return f"<answer>{messages[0].content[:300]}</answer>"  # the system prompt, copied
+
+    model = ScriptedModel([search("thermometer"), echo, "<answer>Twelve months.</answer>"])
+    result = make_agent(model, data, tmp_path, Budgets(max_steps=5)).run("q")
+    assert "repeats the agent's own words; it is not a report" in model.seen[2][-1].content
+    assert result.status is ExitStatus.ANSWERED and result.answer == "Twelve months."
