@@ -30,6 +30,7 @@ from .errors import ModelError
 from .models.base import Model
 from .records import Message
 from .rubric import RubricItem, Task
+from .text import grams
 
 SYSTEM = (
     "You are a strict grader of research reports. You check one criterion at a time and "
@@ -206,17 +207,12 @@ def parse_verdict(reply: str) -> tuple[bool, str] | None:
     return found, _short(text)
 
 
-def _grams(text: str, n: int) -> set[tuple[str, ...]]:
-    w = re.findall(r"\w+", text.lower())
-    return {tuple(w[i : i + n]) for i in range(len(w) - n + 1)}
-
-
 def quotes_report(justification: str, report: str, *not_from: str, n: int = QUOTE_WORDS) -> bool:
     """Whether the justification repeats ``n`` words in a row of the report, not of not_from."""
-    own = _grams(report, n)
+    own = grams(report, n)
     for text in not_from:
-        own -= _grams(text, n)
-    return not own.isdisjoint(_grams(justification, n))
+        own -= grams(text, n)
+    return not own.isdisjoint(grams(justification, n))
 
 
 def _short(text: str, n: int = JUSTIFICATION_CHARS) -> str:

@@ -219,7 +219,7 @@ class Agent:
                 return self._end(st, status, reason, answer)
         if st.forced is not None:
             why = f"asked to answer as the {st.forced} budget ran low, the model did not answer"
-            kept = last_plain_answer(st.messages, instructions(st.messages))
+            kept = last_plain_answer(st.messages)
             if kept is not None:
                 why += "; its last plain reply is the report"
                 return self._end(st, ExitStatus.FORCED_ANSWER, why, kept)

@@ -15,6 +15,7 @@ from typing import Any
 from .parse import parse_reply
 from .prompt import EXAMPLE_QUERIES
 from .records import Message, Source
+from .text import Gram, grams, words
 
 
 @dataclass
@@ -62,10 +63,6 @@ def instructions(messages: Sequence[Message]) -> list[str]:
     return [_TOOL_RESPONSE.sub(" ", text) for text in said]
 
 
-def _words(text: str) -> list[str]:
-    return re.findall(r"\w+", text.lower())
-
-
 def echoed(answer: str, instructions: Sequence[str], n: int = 6) -> bool:
     """Whether an answer only repeats the agent's own instructions.
 
@@ -74,16 +71,13 @@ def echoed(answer: str, instructions: Sequence[str], n: int = 6) -> bool:
     ids are neither.  An answer with echo and fewer than ``n`` other words says nothing of
     its own.
     """
-    said: set[tuple[str, ...]] = set()
-    for text in instructions:
-        w = _words(text)
-        said.update(tuple(w[i : i + n]) for i in range(len(w) - n + 1))
-    words = _words(answer)
-    covered = [False] * len(words)
-    for i in range(len(words) - n + 1):
-        if tuple(words[i : i + n]) in said:
+    said: set[Gram] = set().union(*(grams(text, n) for text in instructions))
+    ws = words(answer)
+    covered = [False] * len(ws)
+    for i in range(len(ws) - n + 1):
+        if tuple(ws[i : i + n]) in said:
             covered[i : i + n] = [True] * n
-    own = [w for w, c in zip(words, covered, strict=True) if not c]
+    own = [w for w, c in zip(ws, covered, strict=True) if not c]
     own = [w for w in own if not w.startswith("web_") and w not in ("cite", "answer")]
     return any(covered) and len(own) < n
 
@@ -103,21 +97,20 @@ def is_placeholder_search(args: dict[str, Any]) -> bool:
     return bool(listed) and all(str(q).strip().lower() in EXAMPLE_QUERIES for q in listed)
 
 
-def last_plain_answer(messages: Sequence[Message], instructions: Sequence[str]) -> str | None:
+def last_plain_answer(messages: Sequence[Message]) -> str | None:
     """The model's latest reply that reads as an answer, with no tool call and no echo.
 
     A small model that answered in plain text early, and then, asked for its report,
     called a tool instead, has still answered: that reply is kept rather than nothing.
     """
+    said = instructions(messages)
     for m in reversed(messages):
         if m.role != "assistant":
             continue
         parsed = parse_reply(m.content)
-        if parsed.calls:
+        if parsed.calls or (parsed.answer is None and parsed.errors):
             continue
-        text = parsed.answer
-        if text is None and reads_as_prose(parsed.thought) and not parsed.errors:
-            text = parsed.thought
-        if text and reads_as_prose(text) and not echoed(text, instructions):
+        text = parsed.thought if parsed.answer is None else parsed.answer
+        if reads_as_prose(text) and not echoed(text, said):
             return text
     return None

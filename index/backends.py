@@ -90,7 +90,8 @@ class Chooser:
     def _onnx(self, int8: bool = False) -> Embedder:
         from .onnx_embed import OnnxEmbedder
 
-        return OnnxEmbedder(self.model, self.cache_dir / "onnx", self.base.device, int8=int8)
+        return OnnxEmbedder(self.model, self.cache_dir / "onnx", self.base.device,
+                            int8=int8, max_tokens=self.base.max_tokens)  # fmt: skip
 
     def pick(self, texts: Sequence[str]) -> Embedder:
         if self.backend == "torch":

@@ -149,6 +149,7 @@ class OnnxEmbedder:
         device: str | None = None,
         batch_size: int = 32,
         int8: bool = False,
+        max_tokens: int | None = None,  # the torch embedder's, so both truncate alike
     ) -> None:
         try:
             import onnxruntime as ort
@@ -167,7 +168,7 @@ class OnnxEmbedder:
                 f"Normalize modules, not {', '.join(extra)}; use --embed-backend torch"
             )
         self.pooling = _pooling(path)
-        self.max_tokens = _max_tokens(self.name, path)
+        self.max_tokens = max_tokens or _max_tokens(self.name, path)
         cache = cache_dir or Path.home() / ".cache" / "stepdr" / "onnx"
         graph = cache / f"{self.name}-{model_fingerprint(path)}.onnx"
         if not graph.is_file():
