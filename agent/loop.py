@@ -25,13 +25,10 @@ from .records import Budgets, ExitStatus, Message, RunResult, Source, ToolCall
 from .report import render_report
 from .state import (
     RunState,
-    answer_words,
-    echoed,
-    instructions,
+    accepted_answer,
     is_placeholder_search,
     last_plain_answer,
     learn_sources,
-    reads_as_prose,
     search_signature,
 )
 from .tools.base import Toolbox
@@ -40,7 +37,6 @@ from .trajectory import FILE, FORMAT, Trajectory, read_events
 REPORT = "report.md"
 SEARCH_TOOL = "batch_web_surfer"
 MIN_ROOM = 16  # fewer free tokens than this and no reply is worth asking for
-PROSE_ANSWER_WORDS = 40
 FORCED_STATUS = {
     "steps": ExitStatus.MAX_STEPS,
     "time": ExitStatus.WALL_TIME,
@@ -198,20 +194,7 @@ class Agent:
         parsed = parse_reply(text)
         echo = False
         if not parsed.calls:
-            answer = parsed.answer
-            reason = "answered"
-            # Small models often answer in plain text: when asked for the answer, or when
-            # reminded of the format and answering plainly again, plain text is the answer.
-            # So is a reply of several sentences written after sources came back.
-            reminded = len(st.messages) > 1 and st.messages[-2].content == prompt.nudge()
-            plain = reads_as_prose(parsed.thought) and not parsed.errors
-            full = bool(st.sources) and answer_words(parsed.thought) >= PROSE_ANSWER_WORDS
-            if answer is None and plain and (st.forced or reminded or full):
-                answer = parsed.thought
-                reason = "answered without <answer> tags"
-            echo = bool(answer) and echoed(str(answer), instructions(st.messages))
-            if echo:
-                answer = None  # a copy of the request is not a report
+            answer, reason, echo = accepted_answer(st, parsed)
             if answer:
                 status = ExitStatus.FORCED_ANSWER if st.forced else ExitStatus.ANSWERED
                 if st.forced:

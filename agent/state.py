@@ -13,9 +13,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .parse import parse_reply
-from .prompt import EXAMPLE_QUERIES
-from .records import Message, Source
+from .prompt import EXAMPLE_QUERIES, nudge
+from .records import Message, ParsedReply, Source
 from .text import Gram, grams, words
+
+PROSE_ANSWER_WORDS = 40
 
 
 @dataclass
@@ -114,3 +116,22 @@ def last_plain_answer(messages: Sequence[Message]) -> str | None:
         if reads_as_prose(text) and not echoed(text, said):
             return text
     return None
+
+
+def accepted_answer(st: RunState, parsed: ParsedReply) -> tuple[str | None, str, bool]:
+    """The answer in a reply without tool calls, why it counts, and whether it was an echo.
+
+    Small models often answer in plain text: when asked for the answer, or when reminded
+    of the format and answering plainly again, plain text is the answer.  So is a reply
+    of several sentences written after sources came back.  A copy of the agent's own
+    instructions is never a report.
+    """
+    answer, reason = parsed.answer, "answered"
+    reminded = len(st.messages) > 1 and st.messages[-2].content == nudge()
+    plain = reads_as_prose(parsed.thought) and not parsed.errors
+    full = bool(st.sources) and answer_words(parsed.thought) >= PROSE_ANSWER_WORDS
+    if answer is None and plain and (st.forced or reminded or full):
+        answer, reason = parsed.thought, "answered without <answer> tags"
+    if answer and echoed(answer, instructions(st.messages)):
+        return None, reason, True
+    return answer or None, reason, False

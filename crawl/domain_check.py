@@ -30,7 +30,8 @@ from typing import Any
 
 import tldextract
 
-from .domains import Domain, Problem, parse_entries, read_domains_yaml
+from .domain_parse import parse_entries, read_domains_yaml
+from .domains import Domain, Problem
 from .errors import ConfigError
 
 ENTRY_FIELDS = frozenset(
