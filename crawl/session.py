@@ -117,12 +117,13 @@ class CrawlSession:
         return due
 
     def unparsed(self) -> list[Stored]:
-        """Stored pages whose links never made it into the journal (a kill came first)."""
-        return [
-            s
-            for url, s in self.state.stored.items()
-            if url in self.state.unparsed and url in self.state.links
-        ]
+        """Stored pages whose links never made it into the journal (a kill came first).
+
+        In the order they were admitted, as the crawl before the kill would have
+        released them (see order.py), not the order they happened to be fetched in.
+        """
+        state = self.state
+        return [state.stored[u] for u in state.links if u in state.unparsed and u in state.stored]
 
     def reject(self, reason: str, url: str) -> None:
         if url not in self._rejected:

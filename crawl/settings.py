@@ -62,7 +62,12 @@ def scrapy_settings(config: CrawlConfig, mirror: MirrorMap, proxy: str | None) -
             "stepdr.crawl.politeness.BackoffMiddleware": 570,
             "stepdr.crawl.store.StoreMiddleware": 585,
         },
-        "SPIDER_MIDDLEWARES": {"scrapy.spidermiddlewares.depth.DepthMiddleware": None},
+        # Depth and URL length are trap rules, checked before a URL is admitted: a request
+        # dropped after admission would hold back its entry's later links (see order.py).
+        "SPIDER_MIDDLEWARES": {
+            "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+            "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
+        },
         "EXTENSIONS": {
             "scrapy.extensions.throttle.AutoThrottle": None,
             "stepdr.crawl.politeness.Throttle": 0,

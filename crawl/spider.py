@@ -11,28 +11,57 @@ URL seen twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import scrapy
-from scrapy.exceptions import IgnoreRequest
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Headers, HtmlResponse, Response
 from scrapy.responsetypes import responsetypes
 
 from .journal import Link, Stored
 from .links import extract_links
+from .order import InOrder
 from .refusals import Refused, RetryLater
 from .session import CrawlSession, session_of
 from .warc import read_response
 
 if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
     from twisted.python.failure import Failure
 
 log = logging.getLogger(__name__)
 
 
+class Found(NamedTuple):
+    """A URL a page pointed to, not yet admitted."""
+
+    url: str
+    depth: int
+    hops: int
+
+
+class Settled(NamedTuple):
+    """A page done with, waiting its turn (see order.py) to have its links admitted."""
+
+    link: Link
+    found: tuple[Found, ...]
+    parsed: bool  # stored and parsed: journaled as such once its links are in
+
+
 class AuthoritySpider(scrapy.Spider):
     name = "stepdr"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.order: InOrder[Settled] = InOrder()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> AuthoritySpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.idle, signal=signals.spider_idle)
+        return spider
 
     @property
     def session(self) -> CrawlSession:
@@ -60,7 +89,8 @@ class AuthoritySpider(scrapy.Spider):
 
     def request(self, link: Link) -> scrapy.Request:
         session = self.session
-        session.pending[session.key_of(link.url)] += 1
+        key = session.key_of(link.url)
+        session.pending[key] += 1
         headers: dict[str, str] = {}
         prev = session.state.stored.get(link.url)
         if prev is not None and prev.status == 200:
@@ -76,7 +106,11 @@ class AuthoritySpider(scrapy.Spider):
             headers=headers,
             priority=-link.depth,
             dont_filter=True,
-            meta={"handle_httpstatus_all": True, "stepdr_link": link},
+            meta={
+                "handle_httpstatus_all": True,
+                "stepdr_link": link,
+                "stepdr_seq": self.order.issue(key),
+            },
         )
 
     def _done(self, link: Link) -> None:
@@ -89,43 +123,78 @@ class AuthoritySpider(scrapy.Spider):
         self._done(link)
         if response.status == 429 or response.status >= 500:
             self.crawler.stats.inc_value("stepdr/errors")  # retries spent; a later crawl retries
-            return []
-        out = self._follow(response, link)
-        if response.meta.get("stepdr_stored"):
-            self.session.journal.mark("parsed", link.url)
-        return out
+            return self._settle(link, response.meta, ())
+        try:
+            found = self._follow(response, link)
+        except Exception:
+            # Settle it anyway: the pages after it must not wait on it.  Not marked
+            # parsed, so a resumed crawl reads its links from the WARC again.
+            log.exception("%s: links not read", link.url)
+            self.crawler.stats.inc_value("stepdr/errors")
+            return self._settle(link, response.meta, ())
+        return self._settle(link, response.meta, found, bool(response.meta.get("stepdr_stored")))
 
-    def _follow(self, response: Response, link: Link) -> list[scrapy.Request]:
-        session = self.session
-        found: list[Link | None] = []
+    def _follow(self, response: Response, link: Link) -> tuple[Found, ...]:
         if 300 <= response.status < 400 and response.status != 304:
             location = response.headers.get(b"Location")
             if location:
                 target = response.urljoin(location.decode("latin-1"))
-                found.append(session.admit(target, link.depth, link.hops + 1))
+                return (Found(target, link.depth, link.hops + 1),)
         elif 200 <= response.status < 300 and isinstance(response, HtmlResponse):
-            for url in extract_links(response):
-                found.append(session.admit(url, link.depth + 1))
-        return [self.request(f) for f in found if f is not None]
+            return tuple(Found(url, link.depth + 1, 0) for url in extract_links(response))
+        return ()
+
+    def _settle(
+        self, link: Link, meta: dict[str, Any], found: Sequence[Found], parsed: bool = False
+    ) -> list[scrapy.Request]:
+        done = Settled(link, tuple(found), parsed)
+        key = self.session.key_of(link.url)
+        return self._release(self.order.settle(key, meta["stepdr_seq"], done))
+
+    def _release(self, settled: Sequence[Settled]) -> list[scrapy.Request]:
+        """Admit the pages' links, in order; the requests for those to fetch now."""
+        session = self.session
+        out: list[scrapy.Request] = []
+        for page in settled:
+            for f in page.found:
+                link = session.admit(f.url, f.depth, f.hops)
+                if link is not None:
+                    out.append(self.request(link))
+            if page.parsed:
+                session.journal.mark("parsed", page.link.url)
+        return out
+
+    def idle(self) -> None:
+        """Nothing left in flight: release what still waits on a request that never settled."""
+        held = self.order.drain()
+        if not held:
+            return
+        self.crawler.stats.inc_value("stepdr/released_on_idle", len(held))
+        requests = self._release(held)
+        assert self.crawler.engine is not None
+        for r in requests:
+            self.crawler.engine.crawl(r)
+        if requests:
+            raise DontCloseSpider
 
     def _reextract(self, stored: Stored) -> list[scrapy.Request]:
         """Links of a page stored just before a kill, read back from its WARC record."""
         session = self.session
         link = session.state.links[stored.url]
         rec = read_response(session.warc_dir, stored.warc, stored.offset)
-        out: list[scrapy.Request] = []
+        found: tuple[Found, ...] = ()
         if rec is not None:
             headers = Headers()
             for k, v in rec.headers:
                 headers.appendlist(k, v)
             cls = responsetypes.from_args(headers=headers, url=rec.url, body=rec.body)
             response = cls(url=rec.url, status=rec.status, headers=headers, body=rec.body)
-            out = self._follow(response, link)
+            found = self._follow(response, link)
             self.crawler.stats.inc_value("stepdr/reparsed_pages")
-        session.journal.mark("parsed", stored.url)
-        return out
+        # Before any request is issued, so admitted at once, in journal order.
+        return self._release([Settled(link, found, parsed=True)])
 
-    def failed(self, failure: Failure) -> None:
+    def failed(self, failure: Failure) -> list[scrapy.Request]:
         request = failure.request  # type: ignore[attr-defined]
         link: Link = request.meta["stepdr_link"]
         self._done(link)
@@ -144,3 +213,4 @@ class AuthoritySpider(scrapy.Spider):
         else:
             stats.inc_value("stepdr/errors")
             log.warning("%s: %s", link.url, str(exc).splitlines()[0] if str(exc) else repr(exc))
+        return self._settle(link, request.meta, ())

@@ -171,6 +171,9 @@ class _Handler(BaseHTTPRequestHandler):
         if head == "slow":
             time.sleep(min(float(arg), 5.0))
             return self.send(200, page("slow"))
+        if head == "hub":  # /hub/<name>?wait=S: after S seconds, links to three pages
+            time.sleep(min(float(query.get("wait", ["0"])[0]), 5.0))
+            return self.send(200, page(f"hub {arg}", [f"/page/{arg}-{i}" for i in (1, 2, 3)]))
         if head == "drop":  # promise 1000 bytes, send 10, hang up
             self.send_response(200)
             self.send_header("Content-Type", "text/html")

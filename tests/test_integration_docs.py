@@ -31,8 +31,8 @@ def test_lru_cache_query_finds_functools(tmp_path: Path) -> None:
                 "tier": 1,
                 # The functional-programming chapter links functools, itertools, operator.
                 "seeds": ["https://docs.python.org/3.11/library/functional.html"],
-                # As in domains.yaml: without it, which 40 pages fill the budget depends
-                # on which response lands first, and the index pages can take them all.
+                # As in domains.yaml: the Sphinx index pages are lists of links, and
+                # reached early they would take most of a 40-page budget.
                 "deny": [r"/3\.11/(genindex|py-modindex|search)", "/_sources/", "/_static/"],
                 "mirror": {"package": "python3.11-doc", "path": "usr/share/doc/python3.11/html"},
             }

@@ -1,0 +1,86 @@
+"""What a budget keeps follows from the pages' links, not from which response lands first."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from stepdr.crawl.order import InOrder
+from stepdr.crawl.run import CrawlConfig, run_crawl
+
+from .conftest import write_domains
+from .mockserver import MockServer, Site
+
+HOST = "order.test"
+
+
+@given(st.permutations(list(range(12))))
+def test_settled_in_any_order_released_in_issue_order(order: list[int]) -> None:
+    buf: InOrder[int] = InOrder()
+    seqs = [buf.issue("k") for _ in range(12)]
+    assert seqs == list(range(12))
+    released: list[int] = []
+    for seq in order:
+        released += buf.settle("k", seq, seq)
+        # Nothing is released while an earlier piece is still out.
+        assert released == list(range(len(released)))
+    assert released == seqs
+    assert buf.waiting() == 0
+
+
+def test_keys_do_not_wait_on_each_other() -> None:
+    buf: InOrder[str] = InOrder()
+    a0, b0 = buf.issue("a"), buf.issue("b")
+    a1 = buf.issue("a")
+    assert buf.settle("a", a1, "a1") == []  # waits for a0
+    assert buf.settle("b", b0, "b0") == ["b0"]  # a slow entry holds back only itself
+    assert buf.waiting() == 1
+    assert buf.settle("a", a0, "a0") == ["a0", "a1"]
+    buf.issue("a")
+    a3 = buf.issue("a")
+    assert buf.settle("a", a3, "a3") == []
+    with pytest.raises(ValueError, match="settled twice"):
+        buf.settle("a", a3, "a3")
+
+
+def test_drain_skips_a_piece_that_never_settles() -> None:
+    buf: InOrder[str] = InOrder()
+    lost, kept, later = buf.issue("a"), buf.issue("a"), buf.issue("a")
+    assert buf.settle("a", later, "later") == []
+    assert buf.settle("a", kept, "kept") == []
+    assert buf.drain() == ["kept", "later"]
+    assert buf.waiting() == 0
+    assert buf.settle("a", lost, "lost") == ["lost"]  # late: released at once
+    assert buf.settle("a", buf.issue("a"), "next") == ["next"]
+
+
+@pytest.mark.parametrize("slow_first", [True, False])
+def test_budget_keeps_the_pages_linked_first(tmp_path: Path, slow_first: bool) -> None:
+    slow, fast = "/hub/slow?wait=0.8", "/hub/fast"
+    with MockServer() as server:
+        server.sites = {HOST: Site(links=[slow, fast] if slow_first else [fast, slow])}
+        domains = write_domains(
+            tmp_path / "domains.yaml",
+            [{"domain": HOST, "name": "order", "category": "test", "tier": 2,
+              "seeds": [server.url(HOST, "/")]}],
+        )  # fmt: skip
+        config = CrawlConfig(
+            domains,
+            tmp_path / "data",
+            tmp_path / "mirrors",
+            budget=6,  # the home page, two hubs, and the three pages of one hub
+            delay=0.0,
+            per_host=4,
+            resolve=((HOST, "127.0.0.1"),),
+            allow_private_hosts=(HOST,),
+            progress="off",
+            log_level="WARNING",
+        )
+        run_crawl(config)
+        fetched = sorted(h.path for h in server.hits_of(HOST, prefix="/page/"))
+    # The fast hub answers first either way; the budget still goes to the hub linked first.
+    first = "slow" if slow_first else "fast"
+    assert fetched == [f"/page/{first}-{i}" for i in (1, 2, 3)]
