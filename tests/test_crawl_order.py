@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -57,30 +58,56 @@ def test_drain_skips_a_piece_that_never_settles() -> None:
     assert buf.settle("a", buf.issue("a"), "next") == ["next"]
 
 
+def _config(tmp_path: Path, server: MockServer, **kw: Any) -> CrawlConfig:
+    domains = write_domains(
+        tmp_path / "domains.yaml",
+        [{"domain": HOST, "name": "order", "category": "test", "tier": 2,
+          "seeds": [server.url(HOST, "/")]}],
+    )  # fmt: skip
+    return CrawlConfig(
+        domains,
+        tmp_path / "data",
+        tmp_path / "mirrors",
+        delay=0.0,
+        per_host=4,
+        resolve=((HOST, "127.0.0.1"),),
+        allow_private_hosts=(HOST,),
+        progress="off",
+        log_level="WARNING",
+        **kw,
+    )
+
+
 @pytest.mark.parametrize("slow_first", [True, False])
 def test_budget_keeps_the_pages_linked_first(tmp_path: Path, slow_first: bool) -> None:
     slow, fast = "/hub/slow?wait=0.8", "/hub/fast"
     with MockServer() as server:
         server.sites = {HOST: Site(links=[slow, fast] if slow_first else [fast, slow])}
-        domains = write_domains(
-            tmp_path / "domains.yaml",
-            [{"domain": HOST, "name": "order", "category": "test", "tier": 2,
-              "seeds": [server.url(HOST, "/")]}],
-        )  # fmt: skip
-        config = CrawlConfig(
-            domains,
-            tmp_path / "data",
-            tmp_path / "mirrors",
-            budget=6,  # the home page, two hubs, and the three pages of one hub
-            delay=0.0,
-            per_host=4,
-            resolve=((HOST, "127.0.0.1"),),
-            allow_private_hosts=(HOST,),
-            progress="off",
-            log_level="WARNING",
-        )
-        run_crawl(config)
+        # Room for the home page, the two hubs, and the three pages of one hub.
+        run_crawl(_config(tmp_path, server, budget=6))
         fetched = sorted(h.path for h in server.hits_of(HOST, prefix="/page/"))
     # The fast hub answers first either way; the budget still goes to the hub linked first.
     first = "slow" if slow_first else "fast"
     assert fetched == [f"/page/{first}-{i}" for i in (1, 2, 3)]
+
+
+class DropLost:
+    """A spider middleware that loses every request for /lost, as no stepdr part does."""
+
+    async def process_spider_output(self, response: Any, result: Any, spider: Any) -> Any:
+        async for r in result:
+            if not getattr(r, "url", "").endswith("/lost"):
+                yield r
+
+
+def test_a_lost_request_holds_links_back_only_until_idle(tmp_path: Path) -> None:
+    with MockServer() as server:
+        server.sites = {HOST: Site(links=["/lost", "/hub/after"])}
+        mw = {"tests.test_crawl_order.DropLost": 10}
+        result = run_crawl(_config(tmp_path, server, settings=(("SPIDER_MIDDLEWARES", mw),)))
+        fetched = sorted(h.path for h in server.hits_of(HOST, prefix="/page/"))
+        lost = server.hits_of(HOST, "/lost")
+    assert lost == []
+    # /hub/after was requested after /lost, which never settles: its links wait, then go.
+    assert fetched == [f"/page/after-{i}" for i in (1, 2, 3)]
+    assert result.stats.get("stepdr/released_on_idle", 0) >= 1
