@@ -5,9 +5,15 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
+
+if TYPE_CHECKING:
+    from stepdr.crawl.run import CrawlConfig
+
+    from .mockserver import MockServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parent.parent
@@ -17,6 +23,25 @@ SITE_HOST = "standards.example.org"
 def write_domains(path: Path, entries: list[dict[str, object]]) -> Path:
     path.write_text(yaml.safe_dump({"version": 1, "domains": entries}, sort_keys=False))
     return path
+
+
+def mock_crawl_config(tmp_path: Path, server: MockServer, host: str, **kw: Any) -> CrawlConfig:
+    """A crawl of one mock-server host from its home page, pinned to loopback, no delay."""
+    from stepdr.crawl.run import CrawlConfig
+
+    domains = write_domains(
+        tmp_path / "domains.yaml",
+        [{"domain": host, "name": host, "category": "test", "tier": 2,
+          "seeds": [server.url(host, "/")]}],
+    )  # fmt: skip
+    settings: dict[str, Any] = {
+        "delay": 0.0,
+        "resolve": ((host, "127.0.0.1"),),
+        "allow_private_hosts": (host,),
+        "progress": "off",
+        "log_level": "WARNING",
+    }
+    return CrawlConfig(domains, tmp_path / "data", tmp_path / "mirrors", **{**settings, **kw})
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from stepdr.crawl.order import InOrder
 from stepdr.crawl.run import CrawlConfig, run_crawl
 
-from .conftest import write_domains
+from .conftest import mock_crawl_config
 from .mockserver import MockServer, Site
 
 HOST = "order.test"
@@ -59,23 +59,7 @@ def test_drain_skips_a_piece_that_never_settles() -> None:
 
 
 def _config(tmp_path: Path, server: MockServer, **kw: Any) -> CrawlConfig:
-    domains = write_domains(
-        tmp_path / "domains.yaml",
-        [{"domain": HOST, "name": "order", "category": "test", "tier": 2,
-          "seeds": [server.url(HOST, "/")]}],
-    )  # fmt: skip
-    return CrawlConfig(
-        domains,
-        tmp_path / "data",
-        tmp_path / "mirrors",
-        delay=0.0,
-        per_host=4,
-        resolve=((HOST, "127.0.0.1"),),
-        allow_private_hosts=(HOST,),
-        progress="off",
-        log_level="WARNING",
-        **kw,
-    )
+    return mock_crawl_config(tmp_path, server, HOST, per_host=4, **kw)
 
 
 @pytest.mark.parametrize("slow_first", [True, False])

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from stepdr.crawl.run import CrawlConfig, run_crawl
+from stepdr.crawl.run import run_crawl
 
-from .conftest import write_domains
+from .conftest import mock_crawl_config
 from .mockserver import MockServer, Site, warc_records
 
 HOST = "etag.test"
@@ -16,20 +16,7 @@ HOST = "etag.test"
 def test_recrawl_stores_only_what_changed(tmp_path: Path) -> None:
     with MockServer() as server:
         server.sites = {HOST: Site(links=["/etag/a", "/etag/b", "/page/static"])}
-        domains = write_domains(
-            tmp_path / "domains.yaml",
-            [{"domain": HOST, "name": "etag", "category": "test", "tier": 2,
-              "seeds": [server.url(HOST, "/")]}],
-        )  # fmt: skip
-        config = CrawlConfig(
-            domains,
-            tmp_path / "data",
-            tmp_path / "mirrors",
-            delay=0.0,
-            resolve=((HOST, "127.0.0.1"),),
-            allow_private_hosts=(HOST,),
-            progress="off",
-        )
+        config = mock_crawl_config(tmp_path, server, HOST)
         first = run_crawl(config)
         assert first.pages == 4
         server.versions["b"] = 2

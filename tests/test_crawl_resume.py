@@ -20,7 +20,7 @@ from stepdr.crawl.journal import Journal
 from stepdr.crawl.repair import repair_open_files
 from stepdr.crawl.run import CrawlConfig, run_crawl
 
-from .conftest import write_domains
+from .conftest import mock_crawl_config
 from .mockserver import MockServer, Site, warc_records
 
 PAGES = 120
@@ -38,23 +38,8 @@ def server() -> Iterator[MockServer]:
 
 
 def _config(tmp_path: Path, server: MockServer) -> CrawlConfig:
-    domains = write_domains(
-        tmp_path / "domains.yaml",
-        [{"domain": HOST, "name": "bulk", "category": "test", "tier": 2,
-          "seeds": [server.url(HOST, "/")]}],
-    )  # fmt: skip
-    return CrawlConfig(
-        domains,
-        tmp_path / "data",
-        tmp_path / "mirrors",
-        delay=0.0,
-        per_host=4,
-        resolve=((HOST, "127.0.0.1"),),
-        allow_private_hosts=(HOST,),
-        progress="off",
-        log_level="WARNING",
-        warc_max_bytes=40_000,  # rotate often: kills land in every part of a file's life
-    )
+    # Small WARC files rotate often: kills land in every part of a file's life.
+    return mock_crawl_config(tmp_path, server, HOST, per_host=4, warc_max_bytes=40_000)
 
 
 def _start(config: CrawlConfig, tmp_path: Path) -> subprocess.Popen[bytes]:
