@@ -109,18 +109,12 @@ class AuthoritySpider(scrapy.Spider):
             meta={
                 "handle_httpstatus_all": True,
                 "stepdr_link": link,
-                "stepdr_seq": self.order.issue(key),
+                "stepdr_order": (key, self.order.issue(key)),
             },
         )
 
-    def _done(self, link: Link) -> None:
-        counts = self.session.pending
-        key = self.session.key_of(link.url)
-        counts[key] = max(0, counts[key] - 1)
-
     def parse(self, response: Response) -> list[scrapy.Request]:
         link: Link = response.meta["stepdr_link"]
-        self._done(link)
         if response.status == 429 or response.status >= 500:
             self.crawler.stats.inc_value("stepdr/errors")  # retries spent; a later crawl retries
             return self._settle(link, response.meta, ())
@@ -147,9 +141,10 @@ class AuthoritySpider(scrapy.Spider):
     def _settle(
         self, link: Link, meta: dict[str, Any], found: Sequence[Found], parsed: bool = False
     ) -> list[scrapy.Request]:
-        done = Settled(link, tuple(found), parsed)
-        key = self.session.key_of(link.url)
-        return self._release(self.order.settle(key, meta["stepdr_seq"], done))
+        key, seq = meta["stepdr_order"]
+        pending = self.session.pending
+        pending[key] = max(0, pending[key] - 1)
+        return self._release(self.order.settle(key, seq, Settled(link, tuple(found), parsed)))
 
     def _release(self, settled: Sequence[Settled]) -> list[scrapy.Request]:
         """Admit the pages' links, in order; the requests for those to fetch now."""
@@ -197,7 +192,6 @@ class AuthoritySpider(scrapy.Spider):
     def failed(self, failure: Failure) -> list[scrapy.Request]:
         request = failure.request  # type: ignore[attr-defined]
         link: Link = request.meta["stepdr_link"]
-        self._done(link)
         exc = failure.value
         stats = self.crawler.stats
         assert stats is not None
