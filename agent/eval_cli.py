@@ -1,9 +1,4 @@
-"""``stepdr-agent judge`` and ``stepdr-agent eval``: rubric grading and evaluation runs.
-
-The commands live here to keep cli.py short.  cli.py adds them to its group and gives
-``eval`` the budget options of ``run``; the helpers it shares are imported when a command
-runs, as cli.py imports this module.
-"""
+"""``stepdr-agent judge`` and ``stepdr-agent eval``: rubric grading and evaluation runs."""
 
 from __future__ import annotations
 
@@ -13,16 +8,17 @@ from typing import Any
 
 import click
 
-from stepdr.crawl.errors import StepdrError
-from stepdr.crawl.options import index_option
+from stepdr.core.cli import index_option
+from stepdr.core.errors import StepdrError
 
+from .citation_support import SupportChecker
+from .console import ConsoleListener, budget_options, budgets_from, one_model
 from .evaluate import Evaluator, run_facts, summary_table
 from .judge import Judge, grading_table
 from .loop import REPORT
 from .models.base import Model
 from .records import Budgets
 from .rubric import load_tasks, pick_task
-from .support import SupportChecker
 from .trajectory import FILE
 from .wiring import Settings, build_backend, build_model, make_agent
 
@@ -99,9 +95,7 @@ def judge(report: Path, tasks_file: Path, task_id: str | None, data_dir: Path,
     facts = run_facts(run_dir) if has_run else None
     question = facts["question"] if facts else None
     task = pick_task(load_tasks(tasks_file), task_id, question)
-    from .cli import _Printer
-
-    say = _Printer(as_json).line
+    say = ConsoleListener(as_json).line
     grader = Judge(_judge_model(data_dir, judge_model, judge_endpoint, judge_api_model, say),
                    require_quote=quote_check)  # fmt: skip
     markdown = path.read_text(encoding="utf-8")
@@ -145,16 +139,14 @@ def _opener(data_dir: Path) -> Any:
 @click.option("--limit", type=click.IntRange(1), help="Run only the first N tasks.")
 @click.option("--no-shell", is_flag=True, help="Leave the shell tool out.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the summary table.")
+@budget_options
 def eval_(tasks_file: Path, out_dir: Path | None, data_dir: Path, model: Path | None,
           endpoint: str | None, api_model: str | None, judge_model: Path | None,
           judge_endpoint: str | None, judge_api_model: str | None, quote_check: bool,
           support_n: int, only: tuple[str, ...], limit: int | None, no_shell: bool, quiet: bool,
           **budget_kw: Any) -> None:  # fmt: skip
     """Run the agent on every task of TASKS, judge each report, and write a summary table."""
-    from .cli import _budgets, _Printer
-
-    if model and endpoint:
-        raise click.UsageError("give --model or --endpoint, not both")
+    one_model(model, endpoint)
     tasks = load_tasks(tasks_file)
     if only:
         missing = set(only) - {t.id for t in tasks}
@@ -169,9 +161,9 @@ def eval_(tasks_file: Path, out_dir: Path | None, data_dir: Path, model: Path | 
         endpoint=endpoint,
         api_model=api_model,
         shell=not no_shell,
-        budgets=_budgets(Budgets(), budget_kw),
+        budgets=budgets_from(Budgets(), budget_kw),
     )
-    say = _Printer(quiet)
+    say = ConsoleListener(quiet)
     backend = build_backend(settings)
     say.line(f"loading the model ({settings.endpoint or settings.model or 'default'})")
     agent_model = build_model(settings, say.line)

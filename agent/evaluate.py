@@ -16,18 +16,19 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from stepdr.crawl.authority import TIER_AUTHORITY
+from stepdr.core.errors import TrajectoryError
 
-from .errors import TrajectoryError
+from .citation_support import SupportChecker, report_body
 from .judge import Grading, Judge, Verdict, format_table
 from .loop import REPORT, Agent
+from .records import ExitStatus
 from .rubric import Task
-from .support import SupportChecker, report_body
 from .trajectory import FILE, read_events
 
 GRADING = "grading.json"
 SUMMARY = "summary"
-RERUN = ("interrupted", "model_error")  # ends worth resuming; any other end is final
+# Ends worth resuming; any other end is final.
+RERUN = (ExitStatus.INTERRUPTED, ExitStatus.MODEL_ERROR)
 _REF = re.compile(r"^\d+\. \[.*\]\((\S+)\)", re.M)
 _MARK = re.compile(r"\[(\d+)\]")
 _RAW_ID = re.compile(r"\\cite|\bweb_[0-9a-f]{8}\b")
@@ -63,12 +64,6 @@ def task_dir_name(task_id: str) -> str:
     return slug or hashlib.sha1(task_id.encode()).hexdigest()[:12]
 
 
-def _tier(authority: float | None) -> int | None:
-    if authority is None:
-        return None
-    return next((t for t, p in TIER_AUTHORITY.items() if abs(p - authority) < 1e-6), None)
-
-
 def run_facts(run_dir: Path) -> dict[str, Any]:
     """Steps, cost and citation facts of a finished run, from its trajectory and report."""
     events = read_events(run_dir / FILE)
@@ -81,7 +76,7 @@ def run_facts(run_dir: Path) -> dict[str, Any]:
             for s in e["sources"]:
                 sources.setdefault(s["cite_id"], s)
     cited = [str(c) for c in end.get("cited") or []]
-    tiers = [_tier(sources.get(c, {}).get("authority")) for c in cited]
+    tiers = [sources.get(c, {}).get("tier") for c in cited]
     markdown = (run_dir / REPORT).read_text(encoding="utf-8")
     refs = markdown.partition("\n## References")[2]
     body = report_body(markdown)
@@ -93,7 +88,7 @@ def run_facts(run_dir: Path) -> dict[str, Any]:
     return {
         "events": events,
         "status": str(end["status"]),
-        "answered": end["status"] in ("answered", "forced_answer"),
+        "answered": ExitStatus(end["status"]).answered,
         "steps": int(end["steps"]),
         "tool_calls": sum(1 for e in events if e["type"] == "tool_call"),
         "tokens": sum(
@@ -117,7 +112,7 @@ def finished(run_dir: Path) -> bool:
     if not (run_dir / FILE).is_file():
         return False
     events = read_events(run_dir / FILE)
-    return events[-1]["type"] == "end" and events[-1]["status"] not in RERUN
+    return events[-1]["type"] == "end" and ExitStatus(events[-1]["status"]) not in RERUN
 
 
 class Evaluator:

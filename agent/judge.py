@@ -26,11 +26,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ModelError
+from stepdr.core.errors import ModelError
+
 from .models.base import Model
+from .ngrams import grams
 from .records import Message
 from .rubric import RubricItem, Task
-from .text import grams
 
 SYSTEM = (
     "You are a strict grader of research reports. You check one criterion at a time and "

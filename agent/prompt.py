@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .records import ParsedReply, ToolCall
+
 # The call example's queries: small models copy them verbatim, so the loop knows them.
 EXAMPLE_QUERIES = ("first query", "second query")
 
@@ -60,3 +62,19 @@ def placeholder_note() -> str:
         f'[agent] "{q1}" and "{q2}" are the example\'s placeholders, not a search: nothing '
         "ran. Search with words from the question, or answer."
     )
+
+
+def step_notes(parsed: ParsedReply, limit: int) -> tuple[list[ToolCall], list[str]]:
+    """The calls of a reply that run (at most ``limit``), and what the model is told of
+    the rest: parse errors, calls over the limit, an answer given beside calls."""
+    notes = [f"[agent] {err}" for err in parsed.errors]
+    calls = list(parsed.calls)
+    if len(calls) > limit:
+        notes.append(
+            f"[agent] {len(calls)} tool calls in one step; only the first {limit} ran. "
+            "Make fewer calls per step (batch queries in one call instead)."
+        )
+        calls = calls[:limit]
+    if parsed.answer is not None and calls:
+        notes.append("[agent] The <answer> was ignored: give it alone, without tool calls.")
+    return calls, notes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,7 @@ class Source:
     site: str
     authority: float | None = None
     published: str | None = None
+    tier: int | None = None  # the domain list's tier; None for unlisted or unknown pages
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -66,16 +68,33 @@ class Source:
             site=str(d.get("site") or ""),
             authority=d.get("authority"),
             published=d.get("published"),
+            tier=d.get("tier"),
         )
 
 
 @dataclass(frozen=True)
 class ToolOutput:
-    """What a tool hands back: text for the model, and the sources it retrieved."""
+    """What a tool hands back: text for the model, and the sources it retrieved.
+
+    ``evidence`` lets a citation be checked against what the run saw of its source,
+    without reading the text back.  ``refused`` is set when the call did not run: the
+    text is then the agent's own note to the model, and the mapping holds the facts of
+    why, for the trajectory.
+    """
 
     text: str
     ok: bool = True
     sources: tuple[Source, ...] = ()
+    refused: Mapping[str, Any] | None = None
+    evidence: Mapping[str, str] | None = None  # what the text shows of each source, by id
+
+
+@dataclass(frozen=True)
+class OpeningCall:
+    """A call the agent makes before the model's first step, and the line that shows it."""
+
+    call: ToolCall
+    intro: str
 
 
 class ExitStatus(enum.StrEnum):
@@ -104,6 +123,25 @@ class Budgets:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def spent(self, step: int, elapsed: float) -> tuple[ExitStatus, str] | None:
+        """The budget that is used up, and why, or None while the run may go on."""
+        if step >= self.max_steps:
+            return ExitStatus.MAX_STEPS, f"no answer within {self.max_steps} steps"
+        if elapsed >= self.wall_time_s:
+            return ExitStatus.WALL_TIME, f"no answer within {self.wall_time_s:g} s"
+        return None
+
+    def running_low(self, step: int, elapsed: float, slowest: float, tokens: int) -> str | None:
+        """Which budget is about to run out ("steps", "time", "context"), or None."""
+        if step >= self.max_steps - 1:
+            return "steps"
+        # Room for this step and one more, in which the answer gets written.
+        if elapsed + 2 * slowest >= self.wall_time_s:
+            return "time"
+        if tokens + self.answer_reserve >= self.max_context_tokens:
+            return "context"
+        return None
 
 
 @dataclass(frozen=True)

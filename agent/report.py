@@ -11,10 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
-from stepdr.crawl.authority import TIER_AUTHORITY, UNLISTED_AUTHORITY
-
-from .records import Source
+from .records import ExitStatus, Source
 
 # \cite{a, b} as asked; [web_…] and bare web_… ids, which small models write instead.
 _MARKER = re.compile(
@@ -35,15 +34,13 @@ class Report:
     removed: tuple[str, ...]
 
 
-def tier_label(authority: float | None) -> str:
-    if authority is None:
+def tier_label(source: Source) -> str:
+    """The source's standing as the domain list gives it: its tier, or unlisted."""
+    if source.tier is not None:
+        return f"tier {source.tier}, {TIER_NAMES.get(source.tier, '')}".rstrip(", ")
+    if source.authority is None:
         return "authority unknown"
-    for tier, prior in TIER_AUTHORITY.items():
-        if abs(prior - authority) < 1e-6:
-            return f"tier {tier}, {TIER_NAMES.get(tier, '')}".rstrip(", ")
-    if abs(authority - UNLISTED_AUTHORITY) < 1e-6:
-        return "unlisted source"
-    return f"authority {authority:.2f}"
+    return "unlisted source"
 
 
 def resolve_citations(text: str, sources: Mapping[str, Source]) -> Report:
@@ -87,7 +84,7 @@ def references(cited: tuple[Source, ...]) -> str:
     lines = ["## References", ""]
     for i, s in enumerate(cited, 1):
         title = s.title.replace("[", "(").replace("]", ")") or s.url
-        lines.append(f"{i}. [{title}]({s.url}) — {s.site} · {tier_label(s.authority)}")
+        lines.append(f"{i}. [{title}]({s.url}) — {s.site} · {tier_label(s)}")
     return "\n".join(lines)
 
 
@@ -95,16 +92,16 @@ def render_report(
     question: str,
     answer: str | None,
     sources: Mapping[str, Source],
-    status: str,
+    status: ExitStatus,
     reason: str,
 ) -> Report:
     head = f"# {' '.join(question.split())}\n"
     if answer is None:
         consulted = "\n".join(
-            f"- [{s.title or s.url}]({s.url}) — {s.site} · {tier_label(s.authority)}"
+            f"- [{s.title or s.url}]({s.url}) — {s.site} · {tier_label(s)}"
             for s in sources.values()
         )
-        body = f"_No answer: the run stopped ({status}): {reason}._\n"
+        body = f"_No answer: the run stopped ({status.value}): {reason}._\n"
         if consulted:
             body += f"\n## Sources consulted\n\n{consulted}\n"
         return Report(f"{head}\n{body}", (), ())
@@ -117,6 +114,15 @@ def render_report(
             f"_{len(resolved.removed)} citation(s) removed, pointing at nothing this run "
             f"retrieved: {', '.join(resolved.removed)}._\n"
         )
-    if status != "answered":
-        parts.append(f"_Answer written early ({status}): {reason}._\n")
+    if status is not ExitStatus.ANSWERED:
+        parts.append(f"_Answer written early ({status.value}): {reason}._\n")
     return Report("\n".join(parts), resolved.cited, resolved.removed)
+
+
+def write_report(run_dir: Path, report: Report, name: str = "report.md") -> Path:
+    """Write the report whole or not at all: a crash never leaves half of one."""
+    path = run_dir / name
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(report.markdown, encoding="utf-8")
+    tmp.replace(path)
+    return path

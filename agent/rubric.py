@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stepdr.crawl.errors import StepdrError
+from stepdr.core.errors import TaskFormatError
 
 ID_KEYS = ("id", "task_id", "sample_id", "uid")
 PROMPT_KEYS = ("prompt", "question", "query", "task", "instruction")
@@ -36,10 +36,6 @@ TEXT_KEYS = ("criterion", "text", "description", "requirement", "rubric", "item"
 WEIGHT_KEYS = ("weight", "points", "score")
 CATEGORY_KEYS = ("axis", "category", "type", "dimension")
 SOURCE_KEYS = ("sources", "reference_sources", "references", "urls")
-
-
-class TaskFormatError(StepdrError):
-    """A task file that cannot be read as tasks with rubrics."""
 
 
 @dataclass(frozen=True)

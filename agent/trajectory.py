@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .errors import TrajectoryError
+from stepdr.core.errors import TrajectoryError
 
 FILE = "trajectory.jsonl"
 FORMAT = 1

@@ -14,6 +14,9 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from stepdr.core.errors import ConfigError
+
+from .answers import LenientAnswers, StrictAnswers
 from .context import Presenter
 from .loop import Agent, Listener
 from .models.base import Model
@@ -22,7 +25,7 @@ from .tools.base import Tool, Toolbox
 from .tools.file import FileTool
 from .tools.image import AnalyzeImageTool, TransformersVision
 from .tools.shell import ShellTool
-from .tools.surfer import HttpBackend, LocalBackend, SearchBackend, WebSurferTool
+from .tools.surfer import HttpBackend, LocalBackend, SearchBackend, WebSurferTool, search_first
 from .tools.todo import TodoTool
 from .tools.workspace import Workspace
 
@@ -43,6 +46,7 @@ class Settings:
     vision_model: str | None = None
     offload_chars: int = 6000
     seed_search: bool = True
+    answers: str = "lenient"  # lenient (small models) | strict (only <answer> counts)
     budgets: Budgets = field(default_factory=Budgets)
 
     def to_dict(self) -> dict[str, Any]:
@@ -83,15 +87,20 @@ def build_backend(s: Settings) -> SearchBackend:
 
 def build_tools(s: Settings, workspace: Workspace, backend: SearchBackend) -> list[Tool]:
     vision = TransformersVision(Path(s.vision_model)) if s.vision_model else None
-    tools: list[Tool] = [
+    shell: list[Tool] = [ShellTool(workspace, s.allow_unsandboxed_shell)] if s.shell else []
+    return [
         WebSurferTool(backend),
         TodoTool(workspace),
         FileTool(workspace),
+        *shell,
         AnalyzeImageTool(workspace, vision, Path(s.data_dir)),
     ]
-    if s.shell:
-        tools.insert(3, ShellTool(workspace, s.allow_unsandboxed_shell))
-    return tools
+
+
+ANSWER_POLICIES: dict[str, type[LenientAnswers] | type[StrictAnswers]] = {
+    "lenient": LenientAnswers,
+    "strict": StrictAnswers,
+}
 
 
 def make_agent(
@@ -104,4 +113,8 @@ def make_agent(
     workspace = Workspace(run_dir / WORKSPACE)
     toolbox = Toolbox(build_tools(s, workspace, backend))
     presenter = Presenter(workspace, threshold=s.offload_chars)
-    return Agent(model, toolbox, presenter, run_dir, s.budgets, listener, s.seed_search)
+    if s.answers not in ANSWER_POLICIES:
+        raise ConfigError(f"answers must be one of {', '.join(ANSWER_POLICIES)}, got {s.answers!r}")
+    opening = search_first if s.seed_search else None
+    answers = ANSWER_POLICIES[s.answers]()
+    return Agent(model, toolbox, presenter, run_dir, s.budgets, listener, opening, answers)

@@ -24,9 +24,10 @@ from typing import Any
 
 import yaml
 
-from stepdr.crawl.domains import load_domains
+from stepdr.crawl.config import CrawlConfig
+from stepdr.crawl.domains_yaml import load_domains
 from stepdr.crawl.mirror import MirrorMap, MirrorServer
-from stepdr.crawl.run import CrawlConfig, run_crawl
+from stepdr.crawl.run import run_crawl
 
 PYDOC = {
     "domain": "docs.python.org",

@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import heading_queries, load_passages, timed
-from stepdr.crawl.errors import ConfigError
+from stepdr.core.errors import ConfigError
 
 
 def hit_at_10(vecs: np.ndarray, urls: list[str], qvecs: np.ndarray, expected: list[str]) -> float:
@@ -44,11 +44,11 @@ def main() -> int:
 
     from sentence_transformers import SentenceTransformer
 
-    from stepdr.index.build import embed_text
     from stepdr.index.embed import SentenceEmbedder, resolve_model
+    from stepdr.index.records import passage_context
 
     passages = load_passages(args.data, args.n)
-    texts = [embed_text(p) for p in passages]
+    texts = [passage_context(p) for p in passages]
     urls = [p.url for p in passages]
     queries = heading_queries(passages, args.queries)
     qtexts, expected = [q for q, _ in queries], [u for _, u in queries]

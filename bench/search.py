@@ -70,7 +70,7 @@ def main() -> int:
     baseline_index = Bm25sBaseline(passages)
 
     def ours() -> list[list[int]]:
-        return [[pid for pid, _ in surfer.bm25_search(q, 10)] for q in queries]
+        return [[pid for pid, _ in surfer.index.bm25_search(q, 10)] for q in queries]
 
     def baseline() -> list[list[int]]:
         return baseline_index.search_each(queries)

@@ -1,28 +1,10 @@
-"""Crawling: the domain list, the loopback mirror, the Scrapy spider and WARC writing."""
+"""Crawling: the domain list, the loopback mirror, the Scrapy spider and WARC writing.
 
-from .domains import Domain, DomainSet, MirrorSpec, load_domains
-from .errors import (
-    ConfigError,
-    CrawlError,
-    IndexCorruptError,
-    IndexNotFoundError,
-    MirrorError,
-    QueryError,
-    StepdrError,
-    WarcError,
-)
+The layers above import only the domain list from here (``stepdr.crawl.domains`` and
+``stepdr.crawl.domains_yaml``); what every layer shares lives in ``stepdr.core``.
+"""
 
-__all__ = [
-    "ConfigError",
-    "CrawlError",
-    "Domain",
-    "DomainSet",
-    "IndexCorruptError",
-    "IndexNotFoundError",
-    "MirrorError",
-    "MirrorSpec",
-    "QueryError",
-    "StepdrError",
-    "WarcError",
-    "load_domains",
-]
+from .domains import Domain, DomainSet, MirrorSpec
+from .domains_yaml import load_domains
+
+__all__ = ["Domain", "DomainSet", "MirrorSpec", "load_domains"]

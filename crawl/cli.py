@@ -1,4 +1,4 @@
-"""stepdr-index commands that belong to crawling: crawl, mirror fetch, mirror serve."""
+"""stepdr-index commands that belong to crawling: crawl, mirror fetch|serve, domains."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from pathlib import Path
 
 import click
 
-from .domains import load_domains
+from stepdr.core.cli import data_option, default_domains_file, domains_option, mirrors_option
+
+from .domains_cli import domains
+from .domains_yaml import load_domains
 from .mirror import MirrorMap, MirrorServer
-from .options import data_option, default_domains_file, domains_option, mirrors_option
 
 
 @click.command()
@@ -53,7 +55,8 @@ def crawl(
     --recrawl starts a new pass over every page (a stopped recrawl continues
     with a plain `crawl`).
     """
-    from .run import DEFAULT_CONTACT, CrawlConfig, run_crawl
+    from .config import DEFAULT_CONTACT, CrawlConfig
+    from .run import run_crawl
     from .summary import format_summary
 
     config = CrawlConfig(
@@ -118,3 +121,6 @@ def mirror_serve(
     click.echo(f"serving on {server.proxy_url}")
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
+
+
+__all__ = ["crawl", "domains", "mirror"]

@@ -13,8 +13,9 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+from stepdr.core.errors import MirrorError
+
 from .domains import DomainSet
-from .errors import MirrorError
 
 
 def packages_needed(domains: DomainSet, mirrors_dir: Path) -> list[str]:

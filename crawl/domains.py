@@ -1,10 +1,11 @@
-"""Load and validate domains.yaml, and match URLs to the entry that scopes them.
+"""The domain list as records, and the matching of URLs to the entry that scopes them.
 
 An entry scopes a host (and its subdomains) plus an optional path prefix.  When
 several entries match a URL, the most specific wins: the longest host, then the
 longest path.  This module is the one place that knows which domains are in
-the list; every other module asks it.  The priors themselves, and how pages
-inherit them, are documented in ``stepdr.crawl.authority``.
+the list; every other module asks it (``stepdr.crawl.domains_yaml`` reads the
+file).  The priors themselves, and how pages inherit them, are documented in
+``stepdr.crawl.authority``.
 """
 
 from __future__ import annotations
@@ -16,30 +17,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-# Re-exported: callers imported the priors from here before authority.py held them.
-from .authority import TIER_AUTHORITY as TIER_AUTHORITY
-from .authority import UNLISTED_AUTHORITY as UNLISTED_AUTHORITY
-from .authority import prior
-from .errors import ConfigError
+from stepdr.core.errors import ConfigError
+from stepdr.core.urls import host_in
 
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a domains file, located as precisely as is known."""
-
-    source: str
-    message: str
-    entry: int | None = None
-    domain: str | None = None
-    field: str | None = None
-
-    def __str__(self) -> str:
-        where = self.source
-        if self.entry is not None:
-            where += f": entry {self.entry}" + (f" ({self.domain})" if self.domain else "")
-        if self.field is not None:
-            where += f": field '{self.field}'"
-        return f"{where}: {self.message}"
+from .authority import UNLISTED_AUTHORITY, prior
 
 
 @dataclass(frozen=True)
@@ -98,7 +79,7 @@ class Domain:
         return f"https://{self.domain}{self.path}"
 
     def host_matches(self, host: str) -> bool:
-        return host == self.domain or host.endswith("." + self.domain)
+        return host_in(host, (self.domain,))
 
     def in_scope(self, url: str) -> bool:
         parts = urlsplit(url)
@@ -166,21 +147,3 @@ class DomainSet:
         if missing:
             raise ConfigError(f"{self.source}: no entry for {', '.join(sorted(missing))}")
         return DomainSet(picked, self.source)
-
-
-def load_domains(path: str | Path) -> DomainSet:
-    """Read and validate a domains file; raise ConfigError naming entry and field."""
-    from .domain_parse import read_domains_yaml
-
-    p = Path(path)
-    return parse_domains(read_domains_yaml(p), str(p))
-
-
-def parse_domains(data: Any, source: str = "<memory>") -> DomainSet:
-    """Validate parsed YAML; raise ConfigError naming the first bad entry and field."""
-    from .domain_parse import parse_entries
-
-    entries, problems = parse_entries(data, source)
-    if problems:
-        raise ConfigError(str(problems[0]))
-    return DomainSet(tuple(d for _, d in entries), source)

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import click
 
+from stepdr.core.cli import default_domains_file, domains_option
+
 from .authority import TIERS
-from .domain_check import check_file, count_registrable
-from .domains import Domain, load_domains
-from .options import default_domains_file, domains_option
+from .domains import Domain
+from .domains_check import check_file, count_registrable
+from .domains_yaml import load_domains
 
 
 @click.group()

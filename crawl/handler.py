@@ -16,6 +16,8 @@ from scrapy.exceptions import DownloadCancelledError
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import CancelledError
 
+from stepdr.core.urls import host_in
+
 from .refusals import Refused, RetryLater
 
 if TYPE_CHECKING:
@@ -33,7 +35,7 @@ class MirrorDownloadHandler(HTTP11DownloadHandler):
         self._offline = settings.getbool("STEPDR_OFFLINE")
 
     def _mirrored(self, host: str) -> bool:
-        return any(host == h or host.endswith("." + h) for h in self._hosts)
+        return host_in(host, self._hosts)
 
     async def download_request(self, request: Request) -> Response:
         parts = urlparse_cached(request)

@@ -14,7 +14,7 @@ from urllib.parse import urljoin
 
 from scrapy.linkextractors import IGNORED_EXTENSIONS
 
-from .canon import canonical
+from stepdr.core.urls import canonical
 
 if TYPE_CHECKING:
     from scrapy.http import TextResponse

@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from stepdr.core.errors import MirrorError
+
 from .domains import Domain, DomainSet
-from .errors import MirrorError
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +73,6 @@ class MirrorMap:
 
     def serves_host(self, host: str) -> bool:
         return any(s.domain.host_matches(host) for s in self.sites)
-
-    def is_mirrored(self, url: str) -> bool:
-        parts = urlsplit(url)
-        return self.serves_host((parts.hostname or "").lower())
 
 
 class _Handler(BaseHTTPRequestHandler):

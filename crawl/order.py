@@ -24,7 +24,7 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 
-class InOrder(Generic[T]):
+class ReorderBuffer(Generic[T]):
     """A reorder buffer per key: ``issue`` numbers work, ``settle`` releases it in order."""
 
     def __init__(self) -> None:
@@ -74,4 +74,4 @@ class InOrder(Generic[T]):
         return out
 
 
-__all__ = ["InOrder"]
+__all__ = ["ReorderBuffer"]

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 from scrapy.extensions.throttle import AutoThrottle
 
+from stepdr.core.urls import host_in
+
 if TYPE_CHECKING:
     from scrapy import Request, Spider
     from scrapy.core.downloader import Slot
@@ -69,7 +71,7 @@ class Throttle(AutoThrottle):
 
     def _response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
         key = request.meta.get("download_slot")
-        if key is None or any(key == h or key.endswith("." + h) for h in self._mirrored):
+        if key is None or host_in(key, self._mirrored):
             return
         super()._response_downloaded(response, request, spider)
         assert self.crawler.engine is not None

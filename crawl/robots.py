@@ -28,7 +28,7 @@ from twisted.internet.defer import Deferred
 from .politeness import set_floor
 from .refusals import Refused, RetryLater
 from .session import session_of
-from .warc import read_response
+from .warc_files import read_response
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

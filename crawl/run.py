@@ -21,79 +21,16 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import IO, Any
 
-from . import errors
-from .domains import DomainSet, load_domains
-from .errors import CrawlError, StepdrError
+from stepdr.core import errors
+from stepdr.core.errors import CrawlError, StepdrError
+
+from .config import CrawlConfig
+from .domains import DomainSet
+from .domains_yaml import load_domains
 from .mirror import MirrorMap, MirrorServer
 from .settings import scrapy_settings
-from .traps import TrapRules
-
-DEFAULT_CONTACT = "https://github.com/stepdr/stepdr"
-USER_AGENT = f"stepdr/0.1 (+{DEFAULT_CONTACT}; offline research index)"
-
-
-@dataclass(frozen=True)
-class CrawlConfig:
-    domains_file: Path
-    data_dir: Path
-    mirrors_dir: Path
-    offline: bool = False
-    only: tuple[str, ...] = ()
-    budget: int | None = None
-    default_budget: int = 1000
-    concurrency: int = 16
-    log_level: str = "INFO"
-    user_agent: str = ""
-    """Empty: ``stepdr/0.1 (+CONTACT_URL; offline research index)``."""
-    contact_url: str = DEFAULT_CONTACT
-    recrawl: bool = False
-    """Start a new pass over every known page, with conditional requests."""
-    per_host: int = 2
-    delay: float = 1.0
-    """Least seconds between requests to one (non-mirrored) host; AutoThrottle adds."""
-    max_delay: float = 60.0
-    crawl_delay_max: float = 30.0
-    retry_after_max: float = 300.0
-    max_bytes: int = 32 * 1024 * 1024
-    """DOWNLOAD_MAXSIZE, before and after decompression."""
-    timeout: float = 30.0
-    retries: int = 2
-    max_redirects: int = 5
-    traps: TrapRules = field(default_factory=TrapRules)
-    robots_ttl: float = 86400.0
-    robots_retry: float = 600.0
-    resolve: tuple[tuple[str, str], ...] = ()
-    """Host names pinned to addresses, like ``curl --resolve``."""
-    allow_private_hosts: tuple[str, ...] = ()
-    """Hosts (and subdomains) allowed to resolve to loopback/private addresses."""
-    progress: str = "auto"
-    """``auto`` (a live line on a terminal, log lines otherwise), ``tty``, ``log``, ``off``."""
-    warc_max_bytes: int = 1 << 30
-    settings: tuple[tuple[str, Any], ...] = ()
-    """Extra Scrapy settings, applied last."""
-
-    @property
-    def agent(self) -> str:
-        return self.user_agent or f"stepdr/0.1 (+{self.contact_url}; offline research index)"
-
-    @property
-    def warc_dir(self) -> Path:
-        return self.data_dir / "warc"
-
-    @property
-    def crawl_dir(self) -> Path:
-        return self.data_dir / "crawl"
-
-    @property
-    def journal_file(self) -> Path:
-        return self.crawl_dir / "journal.jsonl"
-
-    @property
-    def stats_file(self) -> Path:
-        return self.crawl_dir / "stats.json"
 
 
 @dataclass(frozen=True)

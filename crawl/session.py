@@ -16,12 +16,14 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .canon import canonical
-from .domains import Domain, DomainSet, load_domains
+from stepdr.core.urls import canonical, host_in
+
+from .domains import Domain, DomainSet
+from .domains_yaml import load_domains
 from .journal import Journal, JournalState, Link, Stored
-from .repair import repair_open_files
 from .traps import TrapGuard, TrapRules
-from .warc import WarcFiles
+from .warc_files import WarcFiles
+from .warc_repair import repair_open_files
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -83,13 +85,8 @@ class CrawlSession:
             return int(self.budget_override)
         return d.budget or self.default_budget
 
-    def depth_of(self, d: Domain) -> int:
-        # An entry may carry its own depth budget once domains.yaml grows the field.
-        depth = getattr(d, "depth", None)
-        return int(depth) if isinstance(depth, int) else self.rules.max_depth
-
     def is_mirrored(self, host: str) -> bool:
-        return any(host == h or host.endswith("." + h) for h in self.mirrored_hosts)
+        return host_in(host, self.mirrored_hosts)
 
     def open(self) -> list[Link]:
         """Repair, replay the journal, and return the links due in this run."""
@@ -142,7 +139,7 @@ class CrawlSession:
         if hops > self.max_redirects:
             self.reject("redirects", url)
             return None
-        trap = self.traps.check(url, depth, self.depth_of(d))
+        trap = self.traps.check(url, depth, self.rules.max_depth)
         if trap is not None:
             self.reject(trap, url)
             return None

@@ -18,8 +18,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .config import CrawlConfig
     from .mirror import MirrorMap
-    from .run import CrawlConfig
 
 
 def scrapy_settings(config: CrawlConfig, mirror: MirrorMap, proxy: str | None) -> dict[str, Any]:
@@ -60,7 +60,7 @@ def scrapy_settings(config: CrawlConfig, mirror: MirrorMap, proxy: str | None) -
             "stepdr.crawl.ssrf.SsrfMiddleware": 60,
             "stepdr.crawl.robots.RobotsMiddleware": 100,
             "stepdr.crawl.politeness.BackoffMiddleware": 570,
-            "stepdr.crawl.store.StoreMiddleware": 585,
+            "stepdr.crawl.warc_store.StoreMiddleware": 585,
         },
         # Depth and URL length are trap rules, checked before a URL is admitted: a request
         # dropped after admission would hold back its entry's later links (see order.py).

@@ -22,10 +22,10 @@ from scrapy.responsetypes import responsetypes
 
 from .journal import Link, Stored
 from .links import extract_links
-from .order import InOrder
+from .order import ReorderBuffer
 from .refusals import Refused, RetryLater
 from .session import CrawlSession, session_of
-from .warc import read_response
+from .warc_files import read_response
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -55,7 +55,7 @@ class AuthoritySpider(scrapy.Spider):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.order: InOrder[Settled] = InOrder()
+        self.order: ReorderBuffer[Settled] = ReorderBuffer()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> AuthoritySpider:

@@ -28,6 +28,8 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet import defer
 
+from stepdr.core.urls import host_in
+
 from .refusals import RetryLater
 from .session import session_of
 
@@ -50,10 +52,6 @@ def is_public(address: str) -> bool:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
     return ip.is_global and not ip.is_multicast
-
-
-def _in(host: str, names: Sequence[str]) -> bool:
-    return any(host == n or host.endswith("." + n) for n in names)
 
 
 class GuardedResolver(CachingThreadedResolver):
@@ -92,7 +90,7 @@ class GuardedResolver(CachingThreadedResolver):
         return d
 
     def _check(self, address: str, host: str) -> str:
-        if not is_public(address) and not _in(host, self.allowed):
+        if not is_public(address) and not host_in(host, self.allowed):
             raise AddressRefused(f"{host} resolves to non-public address {address}")
         return address
 

@@ -16,19 +16,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from stepdr.core.errors import WarcError
 from stepdr.crawl.domains import DomainSet
-from stepdr.crawl.errors import WarcError
 
 from .bm25 import write_bm25
 from .chunk import chunk_blocks
+from .dedup import PageText, make_passages
 from .extract import extract
-from .passages import PageText, make_passages
 from .pdf import extract_pdf, is_pdf
-from .records import PageRef, Passage
+from .records import PageRef, Passage, passage_context
 from .store import write_store
 from .verify import file_checksums, verify_version
 from .versions import IndexDir, read_manifest, write_manifest
-from .warcs import find_warcs, latest_pages, read_html
+from .warc_read import find_warcs, latest_pages, read_html
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class BuildConfig:
     force: bool = False
     dense: bool = True
     model: str | None = None  # None: the bundled all-MiniLM-L6-v2
-    embed_backend: str = "auto"  # auto | torch | onnx | onnx-int8: see backends.py
+    embed_backend: str = "auto"  # auto | torch | onnx | onnx-int8: see embed_backend.py
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -99,20 +99,14 @@ def _sources(warcs: Sequence[Path]) -> list[dict[str, Any]]:
     return out
 
 
-def embed_text(p: Passage) -> str:
-    """What the dense model sees: the passage in the context of its page and section."""
-    context = " › ".join((p.title, *p.headings[-2:]))
-    return f"{context}\n{p.text}"
-
-
 def _embed(
     passages: Sequence[Passage], config: BuildConfig, say: Callable[[str], None]
 ) -> tuple[Any, dict[str, Any], int]:
     import numpy as np
 
-    from .backends import Chooser
-    from .embcache import EmbeddingCache
     from .embed import SentenceEmbedder
+    from .embed_backend import Chooser
+    from .embed_cache import EmbeddingCache
 
     embedder = SentenceEmbedder(config.model)
     chooser = Chooser(embedder, config.model, config.embed_backend, config.data_dir / "cache")
@@ -122,7 +116,7 @@ def _embed(
         return chooser.pick(texts).encode(texts)
 
     try:
-        vecs, computed = cache.get_or_compute([embed_text(p) for p in passages], compute)
+        vecs, computed = cache.get_or_compute([passage_context(p) for p in passages], compute)
     finally:
         cache.close()
     backend = chooser.info["backend"] if computed else "-"

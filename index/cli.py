@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from stepdr.crawl.domains import load_domains
-from stepdr.crawl.options import data_option, default_domains_file, domains_option
+from stepdr.core.cli import data_option, default_domains_file, domains_option
+from stepdr.crawl.domains_yaml import load_domains
 
 from .versions import IndexDir, read_manifest
 
@@ -151,7 +151,7 @@ def stats(data_dir: Path, as_json: bool) -> None:
 )
 def verify(data_dir: Path, check_all: bool) -> None:
     """Check that an index version's store, BM25 and FAISS agree and match their checksums."""
-    from stepdr.crawl.errors import IndexCorruptError
+    from stepdr.core.errors import IndexCorruptError
 
     from .verify import verify_version
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from stepdr.crawl.errors import ConfigError
+from stepdr.core.errors import ConfigError
 
 if TYPE_CHECKING:
     import numpy as np

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from stepdr.crawl.errors import ConfigError
+from stepdr.core.errors import ConfigError
 
 from .embed import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, resolve_model
 

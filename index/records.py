@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 
@@ -60,3 +61,24 @@ def passage_id(url: str, ordinal: int) -> int:
     """A stable positive int64 for the ``ordinal``-th passage of ``url``."""
     digest = hashlib.blake2b(f"{url}\0{ordinal}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") >> 1
+
+
+_TOKEN = re.compile(r"[\u3400-\u9fff]|\w+")  # CJK by character, other scripts by word
+
+
+def tokens(text: str) -> list[str]:
+    """The words of ``text`` (Chinese characters one by one), lower-cased."""
+    return _TOKEN.findall(text.lower())
+
+
+def same_text_key(text: str) -> str:
+    """Equal for texts that differ only in case, spacing or punctuation: the build's
+    duplicate pass and the ranking's duplicate filter ask the same question."""
+    return hashlib.sha1(" ".join(tokens(text)).encode()).hexdigest()
+
+
+def passage_context(p: Passage) -> str:
+    """What the models see of a passage (the embedder at build time, a cross-encoder at
+    query time): the passage in the context of its page and section."""
+    context = " › ".join((p.title, *p.headings[-2:]))
+    return f"{context}\n{p.text}"

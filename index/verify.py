@@ -1,8 +1,8 @@
-"""Consistency checks of an index version: counts, ids and checksums agree.
+"""The full consistency check of an index version: checksums, counts and ids agree.
 
-``check_counts`` is cheap and runs whenever a version is opened; ``verify_version``
-also re-hashes every file and compares the id sets, for `stepdr-index verify`
-and before a build publishes.
+Opening a version (``Version.open``) checks the counts, cheaply, every time;
+``verify_version`` also re-hashes every file and compares the id sets, for
+`stepdr-index verify` and before a build publishes.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from stepdr.crawl.errors import IndexCorruptError
+from stepdr.core.errors import IndexCorruptError
 
+from .version import Version
 from .versions import MANIFEST, read_manifest
 
 
@@ -30,14 +31,6 @@ def file_checksums(version: Path) -> dict[str, str]:
     return out
 
 
-def check_counts(version: Path, manifest: dict[str, Any], counts: dict[str, int | None]) -> None:
-    expected = manifest["passages"]
-    wrong = {k: v for k, v in counts.items() if v is not None and v != expected}
-    if wrong:
-        detail = ", ".join(f"{k} {v}" for k, v in wrong.items())
-        raise IndexCorruptError(f"{version.name}: counts disagree (manifest {expected}, {detail})")
-
-
 def verify_version(version: Path) -> dict[str, Any]:
     """Full check; returns the manifest, or raises IndexCorruptError naming the fault."""
     manifest = read_manifest(version)
@@ -47,24 +40,10 @@ def verify_version(version: Path) -> dict[str, Any]:
         bad = sorted(k for k in recorded.keys() | actual.keys() if recorded.get(k) != actual.get(k))
         if bad:
             raise IndexCorruptError(f"{version.name}: checksum mismatch in {', '.join(bad[:5])}")
-    from .bm25 import BM25Index
-    from .store import PassageStore
-
+    opened = Version.open(version, use_gpu=False)
     try:
-        store = PassageStore(version)
-        ids = store.all_ids()
-        counts: dict[str, int | None] = {"store": len(ids), "bm25": BM25Index(version).count()}
-        store.close()
-        if manifest.get("embedding"):
-            from .dense import DenseIndex
-
-            dense = DenseIndex(version, use_gpu=False)
-            counts["dense"] = dense.count()
-            if set(dense.ids()) != set(ids):
-                raise IndexCorruptError(f"{version.name}: dense ids differ from passage ids")
-    except IndexCorruptError:
-        raise
-    except Exception as e:
-        raise IndexCorruptError(f"{version.name}: cannot open ({type(e).__name__}: {e})") from None
-    check_counts(version, manifest, counts)
+        if opened.dense is not None and set(opened.dense.ids()) != set(opened.store.all_ids()):
+            raise IndexCorruptError(f"{version.name}: dense ids differ from passage ids")
+    finally:
+        opened.close()
     return manifest

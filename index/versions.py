@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from stepdr.crawl.errors import IndexCorruptError, IndexNotFoundError
+from stepdr.core.errors import IndexCorruptError, IndexNotFoundError
 
 MANIFEST = "manifest.json"
 FORMAT = 1

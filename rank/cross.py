@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from stepdr.crawl.errors import ConfigError
+from stepdr.core.errors import ConfigError
 
 
 class Reranker(Protocol):

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from stepdr.crawl.errors import ConfigError
+from stepdr.core.errors import ConfigError
 
 from .pipeline import RankConfig, Ranked, pipeline
 from .surfer import Surfer

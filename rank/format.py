@@ -45,7 +45,14 @@ def page_excerpt(content: str, limit: int) -> str:
     return f"[... {start} characters before]\n" + truncate(content[start:], limit)
 
 
-def format_search_results(queries: Sequence[str], results: Sequence[Sequence[SearchResult]]) -> str:
+def format_search_results(
+    queries: Sequence[str],
+    results: Sequence[Sequence[SearchResult]],
+    content_chars: int = CONTENT_CHARS,
+    snippets: bool = True,
+) -> str:
+    """The Step-DR layout; ``snippets=False`` shows each passage alone, ``content_chars``
+    long, for a model with a small context (the bundled agent)."""
     total = sum(len(r) for r in results)
     lines = [
         "<batch_search_results>",
@@ -68,14 +75,14 @@ def format_search_results(queries: Sequence[str], results: Sequence[Sequence[Sea
         else:
             lines.append("<items>")
             for i, h in enumerate(hits, 1):
-                lines += _item(i, h)
+                lines += _item(i, h, content_chars, snippets)
             lines.append("</items>")
         lines.append("</query_result>")
     lines.append("</batch_search_results>")
     return "\n".join(lines)
 
 
-def _item(index: int, h: SearchResult) -> list[str]:
+def _item(index: int, h: SearchResult, content_chars: int, snippets: bool) -> list[str]:
     lines = [
         f'<item index="{index}">',
         f"<cite_index>{h.cite_id}</cite_index>",
@@ -85,10 +92,11 @@ def _item(index: int, h: SearchResult) -> list[str]:
     ]
     if h.published:
         lines.append(f"<published_time>{h.published}</published_time>")
-    if h.snippet:
+    if h.snippet and snippets:
         lines += ["<snippet>", truncate(h.snippet, SNIPPET_CHARS), "</snippet>"]
-    if h.content.strip() and h.content != h.snippet:
-        lines += ["<content>", truncate(h.content, CONTENT_CHARS), "</content>"]
+    content = h.content if h.content.strip() else h.snippet
+    if content.strip() and (content != h.snippet or not snippets):
+        lines += ["<content>", truncate(content, content_chars), "</content>"]
     lines.append("</item>")
     return lines
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from .authority import adjust, prior_factor
+from .prior import adjust, prior_factor
 from .results import Scores
 
 RETRIEVERS = ("bm25", "dense")
@@ -81,7 +81,7 @@ def fuse(
             dense=_float(d.get("dense")),
             dense_rank=_int(d.get("dense_rank")),
             authority=a,
-            prior=factors.get(pid, 1.0),
+            factor=factors.get(pid, 1.0),
             fused=fused,
             final=fused,
         )
@@ -100,7 +100,7 @@ def rerank(
     for pid, s in fused:
         if pid in cross:
             rel = cross[pid] / top if top > 0 else 0.0
-            head.append((pid, replace(s, cross=cross[pid], final=rel * s.prior)))
+            head.append((pid, replace(s, cross=cross[pid], final=rel * s.factor)))
         else:
             tail.append((pid, replace(s, final=0.0)))
     head.sort(key=_order)

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin
 
+from stepdr.core.errors import ConfigError
 from stepdr.crawl.domains import Domain, DomainSet
-from stepdr.crawl.errors import ConfigError
 
 INVENTORY = "objects.inv"
 _LINE = re.compile(r"(.+?)\s+(\S+)\s+(-?\d+)\s+?(\S*)\s+(.*)")

@@ -7,7 +7,7 @@ import threading
 import time
 from pathlib import Path
 
-from stepdr.crawl.errors import StepdrError
+from stepdr.core.errors import StepdrError
 from stepdr.index.versions import IndexDir
 
 from .pipeline import RankConfig
@@ -38,7 +38,7 @@ class LiveSurfer:
         except OSError:
             return ""
 
-    def get(self) -> Surfer:
+    def current(self) -> Surfer:
         with self._lock:
             now = time.monotonic()
             if now - self._checked < self.check_every:

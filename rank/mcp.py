@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Literal
 
 import anyio
 
-from stepdr.crawl.errors import ConfigError, StepdrError
+from stepdr.core.errors import ConfigError, StepdrError
 
 from .format import format_open_results, format_search_results
 from .guard import Guard, GuardSettings, allowed_hosts, allowed_origins
@@ -55,7 +55,7 @@ def create_server(surfers: LiveSurfer | Surfer, topk_default: int = 10) -> MCPSe
     )
 
     def surfer() -> Surfer:
-        return surfers.get() if isinstance(surfers, LiveSurfer) else surfers
+        return surfers.current()
 
     def run(action: str, queries: list[str] | None, urls: list[str] | None, topk: int) -> str:
         if action == "batch_search":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
-from stepdr.crawl.canon import canonical
+from stepdr.core.urls import canonical
 from stepdr.index.records import Passage
 
 from .results import MATCH_END, MATCH_START

@@ -7,16 +7,15 @@ one configuration against anything that implements ``Retrieval`` (the
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from stepdr.crawl.errors import ConfigError
+from stepdr.core.errors import ConfigError
 from stepdr.index.bm25 import query_terms
-from stepdr.index.records import Passage
+from stepdr.index.records import Passage, passage_context, same_text_key
 
 from .cross import Reranker
 from .fuse import FUSIONS, fuse, rerank
@@ -26,7 +25,6 @@ MAX_TERMS = 64  # distinct query words sent to BM25: more only slow it down
 DENSE_CHARS = 2000  # the embedding model reads ~128 tokens; the rest is never seen
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
-_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -164,7 +162,7 @@ def rank_batch(
         fused = [(pid, s) for pid, s in fused if pid in passages]
         if reranker is not None and fused:
             head = fused[: config.cross_depth]
-            ce = reranker.score(text, [_cross_text(passages[pid]) for pid, _ in head])
+            ce = reranker.score(text, [passage_context(passages[pid]) for pid, _ in head])
             fused = rerank(fused, {pid: c for (pid, _), c in zip(head, ce, strict=True)})
         ranked = [(passages[pid], s) for pid, s in fused]
         out.append(diversify(ranked, depth, config.per_page, config.per_domain))
@@ -175,7 +173,7 @@ def diversify(
     ranked: Sequence[tuple[Passage, Scores]], limit: int, per_page: int, per_domain: int
 ) -> list[Ranked]:
     """The first ``limit`` passages, skipping repeated text and over-cap pages or domains."""
-    seen: set[bytes] = set()
+    seen: set[str] = set()
     pages: Counter[str] = Counter()
     domains: Counter[str] = Counter()
     out: list[Ranked] = []
@@ -184,7 +182,7 @@ def diversify(
             continue
         if per_domain and domains[p.domain] >= per_domain:
             continue
-        key = text_key(p.text)
+        key = same_text_key(p.text)
         if key in seen:
             continue
         seen.add(key)
@@ -194,14 +192,3 @@ def diversify(
         if len(out) == limit:
             break
     return out
-
-
-def text_key(text: str) -> bytes:
-    """Equal for texts that differ only in case, spacing or punctuation."""
-    words = " ".join(_WORD.findall(text.casefold()))
-    return hashlib.blake2b(words.encode("utf-8"), digest_size=12).digest()
-
-
-def _cross_text(p: Passage) -> str:
-    context = " › ".join((p.title, *p.headings[-2:]))
-    return f"{context}\n{p.text}"

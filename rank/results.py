@@ -20,7 +20,7 @@ class Scores:
     dense: float | None = None  # cosine similarity
     dense_rank: int | None = None
     authority: float = 0.0  # the page's prior from domains.yaml, 0..1
-    prior: float = 1.0  # the factor it became: 1 - β + β·authority
+    factor: float = 1.0  # the factor π it became: 1 - β + β·authority
     fused: float = 0.0  # reciprocal-rank or weighted fusion of the lists
     cross: float | None = None  # cross-encoder relevance, 0..1
     final: float = 0.0  # what the list is sorted by

@@ -26,7 +26,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from stepdr.crawl.errors import IndexCorruptError, IndexNotFoundError, QueryError, StepdrError
+from stepdr.core.errors import (
+    ApiError,
+    IndexCorruptError,
+    IndexNotFoundError,
+    QueryError,
+    StepdrError,
+)
 
 from .format import format_open_results, format_search_results
 from .guard import Guard, GuardSettings, error_body, json_bytes
@@ -49,13 +55,6 @@ class ServerSettings:
     max_pending: int = 64  # searches running or waiting; beyond: 503
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-
-
 def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(json_bytes(payload), status, headers, media_type="application/json")
 
@@ -68,7 +67,7 @@ class SearchApi:
         self.pending = 0
 
     def surfer(self) -> Surfer:
-        return self.surfers.get() if isinstance(self.surfers, LiveSurfer) else self.surfers
+        return self.surfers.current()
 
     async def body(self, request: Request) -> dict[str, Any]:
         declared = request.headers.get("content-length")
@@ -114,6 +113,11 @@ class SearchApi:
                 "time": r.published or "",
                 "snippet": r.snippet,
                 "content": r.content,
+                # Beyond Step-DR's fields, which its client ignores: what a report cites.
+                "cite_index": r.cite_id,
+                "site": r.site,
+                "tier": r.tier,
+                "authority": r.authority,
             }
             for i, r in enumerate(rows, 1)
         ]

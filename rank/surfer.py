@@ -7,15 +7,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
-from stepdr.crawl.errors import ConfigError, IndexCorruptError, QueryError
-from stepdr.index.bm25 import BM25Index
+from stepdr.core.errors import ConfigError, IndexCorruptError, QueryError
 from stepdr.index.dense import DenseIndex
-from stepdr.index.embed import Embedder
 from stepdr.index.records import Passage
-from stepdr.index.store import PassageStore
-from stepdr.index.verify import check_counts
-from stepdr.index.versions import IndexDir, read_manifest
+from stepdr.index.version import Version
+from stepdr.index.versions import IndexDir
 
 from .cross import CrossEncoderReranker, Reranker
 from .pages import page_text, url_variants
@@ -29,35 +27,32 @@ MAX_QUERIES = 64  # per batch
 MAX_QUERY_CHARS = 16_384  # room for a pasted paragraph; 10 KB of anything still answers
 MAX_TOPK = 100
 MAX_URLS = 64  # per batch_open
-PER_PAGE = RankConfig.per_page
 _REMEMBERED_PAGES = 4096  # pages whose last matching passages batch_open can mark
 
 
 class Surfer:
     """Opened on one index version; its methods are safe to call from many threads."""
 
-    def __init__(self, version: Path, config: RankConfig | None = None) -> None:
-        self.version = version
+    def __init__(self, version: Path | Version, config: RankConfig | None = None) -> None:
+        self.index = version if isinstance(version, Version) else Version.open(version)
+        self.version = self.index.path
         self.config = config or RankConfig()
-        self.manifest = read_manifest(version)
-        try:
-            self.store = PassageStore(version)
-            self.bm25 = BM25Index(version)
-            counts: dict[str, int | None] = {"store": self.store.count(), "bm25": self.bm25.count()}
-            self.dense: DenseIndex | None = None
-            if self.manifest.get("embedding"):
-                self.dense = DenseIndex(version)
-                counts["dense"] = self.dense.count()
-        except Exception as e:
-            raise IndexCorruptError(f"{version}: cannot open index ({e})") from None
-        check_counts(version, self.manifest, counts)
-        self._embedder: Embedder | None = None
         self._rerankers: dict[str, Reranker] = {}
         self._lock = threading.Lock()  # lazy loads
-        self._encode_lock = threading.Lock()  # one forward pass at a time
-        self._store_lock = threading.Lock()  # one SQLite connection, shared
         self._matched: OrderedDict[str, tuple[int, ...]] = OrderedDict()
         self._matched_lock = threading.Lock()
+
+    def current(self) -> Surfer:
+        """This surfer; a ``LiveSurfer`` answers with the one for the live version."""
+        return self
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        return self.index.manifest
+
+    @property
+    def dense(self) -> DenseIndex | None:
+        return self.index.dense
 
     @classmethod
     def open(cls, data_dir: str | Path, config: RankConfig | None = None) -> Surfer:
@@ -76,46 +71,11 @@ class Surfer:
         assert first_error is not None
         raise first_error
 
-    @property
-    def embedder(self) -> Embedder:
-        """The version's embedding model, loaded on first use."""
-        with self._lock:
-            if self._embedder is None:
-                from stepdr.index.embed import SentenceEmbedder
-
-                self._embedder = SentenceEmbedder(self.manifest["config"].get("model"))
-            return self._embedder
-
     def reranker(self, model_dir: str) -> Reranker:
         with self._lock:
             if model_dir not in self._rerankers:
                 self._rerankers[model_dir] = CrossEncoderReranker(model_dir)
             return self._rerankers[model_dir]
-
-    # -- Retrieval, the pipeline's view of this version ------------------------------
-
-    @property
-    def has_dense(self) -> bool:
-        return self.dense is not None
-
-    def bm25_search(self, query: str, k: int) -> list[tuple[int, float]]:
-        return self.bm25.search(query, k)
-
-    def dense_search(self, queries: Sequence[str], k: int) -> list[list[tuple[int, float]]]:
-        """(passage id, cosine) candidates per query; [] per query without a dense index.
-
-        All queries are embedded in one call: per-call overhead dominates short texts.
-        """
-        if self.dense is None or not queries:
-            return [[] for _ in queries]
-        embedder = self.embedder
-        with self._encode_lock:
-            vecs = embedder.encode(list(queries))
-        return self.dense.search(vecs, k)
-
-    def passages(self, ids: Sequence[int]) -> dict[int, Passage]:
-        with self._store_lock:
-            return self.store.get_many(list(ids))
 
     # -- the batch_web_surfer face ---------------------------------------------------
 
@@ -148,7 +108,7 @@ class Surfer:
         if config.dense and not config.bm25 and self.dense is None:
             raise ConfigError(f"{self.version.name}: no dense vectors (built with --no-dense)")
         reranker = self.reranker(config.cross_encoder) if config.cross_encoder else None
-        return rank_batch(self, queries, config, depth, reranker)
+        return rank_batch(self.index, queries, config, depth, reranker)
 
     def batch_open(self, urls: Sequence[str], mark: Iterable[int] = ()) -> list[OpenResult]:
         """The stored text of each page, or a per-URL error; never raises for a bad URL.
@@ -189,24 +149,11 @@ class Surfer:
         return out
 
     def stats(self) -> dict[str, object]:
-        with self._store_lock:
-            counts: dict[str, object] = dict(self.store.stats())
-            counts["tiers"] = self.store.tier_counts()
-        counts["version"] = self.version.name
-        counts["built"] = self.manifest.get("built")
-        counts["dense"] = self.dense is not None
-        emb = self.manifest.get("embedding") or {}
-        counts["embedding_model"] = emb.get("model")
-        return counts
+        return self.index.stats()
 
     def page(self, url: str) -> list[Passage]:
         """A page's passages in order, under any spelling of its URL; [] when absent."""
-        with self._store_lock:
-            for candidate in url_variants(url):
-                found = self.store.page(candidate)
-                if found:
-                    return found
-        return []
+        return self.index.page(url_variants(url))
 
     def _remember(self, results: Iterable[SearchResult]) -> None:
         per_url: dict[str, list[int]] = {}

@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 if TYPE_CHECKING:
-    from stepdr.crawl.run import CrawlConfig
+    from stepdr.crawl.config import CrawlConfig
+    from stepdr.rank import Surfer
 
     from .mockserver import MockServer
 
@@ -27,7 +28,7 @@ def write_domains(path: Path, entries: list[dict[str, object]]) -> Path:
 
 def mock_crawl_config(tmp_path: Path, server: MockServer, host: str, **kw: Any) -> CrawlConfig:
     """A crawl of one mock-server host from its home page, pinned to loopback, no delay."""
-    from stepdr.crawl.run import CrawlConfig
+    from stepdr.crawl.config import CrawlConfig
 
     domains = write_domains(
         tmp_path / "domains.yaml",
@@ -86,7 +87,8 @@ def require_mirror(package: str) -> Path:
 @pytest.fixture(scope="session")
 def crawled_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data dir holding a finished crawl of the fixture site (shared, read-only)."""
-    from stepdr.crawl.run import CrawlConfig, run_crawl
+    from stepdr.crawl.config import CrawlConfig
+    from stepdr.crawl.run import run_crawl
 
     root = tmp_path_factory.mktemp("crawled")
     site_root = root / "mirrors" / "site"
@@ -114,3 +116,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for item in items:
             if "gpu" in item.keywords:
                 item.add_marker(skip)
+
+
+# -- the ranking corpus, shared by the ranking, server, MCP and CLI tests ----------------
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from .rankutil import build_corpus
+
+    return build_corpus(tmp_path_factory.getbasetemp() / "rank-corpus")
+
+
+@pytest.fixture(scope="session")
+def surfer(corpus: Path) -> Surfer:
+    from stepdr.rank import Surfer
+
+    return Surfer.open(corpus)

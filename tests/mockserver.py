@@ -27,7 +27,7 @@ MiB = 1024 * 1024
 
 
 @dataclass(frozen=True)
-class Hit:
+class SeenRequest:
     at: float
     host: str
     path: str
@@ -53,7 +53,7 @@ def page(title: str, links: Sequence[str] = (), body: str = "") -> bytes:
 class MockServer:
     def __init__(self, bomb_size: int = 8 * MiB, big_size: int = 2 * MiB) -> None:
         self.sites: dict[str, Site] = {}
-        self.hits: list[Hit] = []
+        self.hits: list[SeenRequest] = []
         self.bomb_size = bomb_size
         self.big_size = big_size
         self.versions: dict[str, int] = {}
@@ -75,11 +75,11 @@ class MockServer:
     def url(self, host: str, path: str = "/") -> str:
         return f"http://{host}:{self.port}{path}"
 
-    def record(self, hit: Hit) -> None:
+    def record(self, hit: SeenRequest) -> None:
         with self._lock:
             self.hits.append(hit)
 
-    def hits_of(self, host: str, path: str | None = None, prefix: str = "") -> list[Hit]:
+    def hits_of(self, host: str, path: str | None = None, prefix: str = "") -> list[SeenRequest]:
         with self._lock:
             return [
                 h
@@ -138,7 +138,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         host = (self.headers.get("Host") or "").split(":")[0].lower()
-        self.mock.record(Hit(time.monotonic(), host, self.path, dict(self.headers.items())))
+        self.mock.record(SeenRequest(time.monotonic(), host, self.path, dict(self.headers.items())))
         # The crawler hangs up on purpose (size limits, timeouts).
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             self._route(host, urlsplit(self.path))
@@ -304,4 +304,4 @@ def warc_records(warc_dir: Path) -> list[Record]:
     return out
 
 
-__all__ = ["Hit", "MiB", "MockServer", "Record", "Site", "page", "warc_records"]
+__all__ = ["MiB", "MockServer", "Record", "SeenRequest", "Site", "page", "warc_records"]

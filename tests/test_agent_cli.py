@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from stepdr.agent.cli import main
 
-from .test_agent_helpers import build_agent_index, events, search
+from .agentutil import build_agent_index, events, search
 
 Reply = Callable[[list[dict[str, str]]], str]
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from stepdr.agent.errors import ModelError
 from stepdr.agent.records import Budgets, ExitStatus
 from stepdr.agent.wiring import Settings, build_backend, build_model, make_agent
+from stepdr.core.errors import ModelError
 
 from .conftest import docs_mirrors, require_mirror, write_domains
 
@@ -31,8 +31,9 @@ BUDGETS = Budgets(
 
 
 def _docs_index(tmp_path: Path) -> Path:
-    from stepdr.crawl.domains import load_domains
-    from stepdr.crawl.run import CrawlConfig, run_crawl
+    from stepdr.crawl.config import CrawlConfig
+    from stepdr.crawl.domains_yaml import load_domains
+    from stepdr.crawl.run import run_crawl
     from stepdr.index.build import BuildConfig, build_index
 
     require_mirror("python3.11-doc")

@@ -13,7 +13,7 @@ from stepdr.agent.loop import Agent
 from stepdr.agent.models.scripted import ScriptedModel
 from stepdr.agent.records import Budgets, ExitStatus, Message
 
-from .test_agent_helpers import (
+from .agentutil import (
     CALIBRATION_URL,
     build_agent_index,
     call,
@@ -163,7 +163,7 @@ def test_malformed_calls_become_observations(data: Path, tmp_path: Path) -> None
     result = agent.run("q")
     assert result.status is ExitStatus.ANSWERED and result.steps == 7
     obs = [m[-1].content for m in model.seen[1:]]
-    assert "Results for" in obs[0]
+    assert "<batch_search_results>" in obs[0]
     assert "read sources" in obs[1]
     assert "not understood" in obs[2] and "<tool_call>" in obs[2]
     assert "unknown tool 'teleport'" in obs[3]
@@ -175,13 +175,13 @@ def test_malformed_calls_become_observations(data: Path, tmp_path: Path) -> None
 def test_seed_search_shows_sources_before_the_first_step(data: Path, tmp_path: Path) -> None:
     from stepdr.agent.context import Presenter
     from stepdr.agent.tools.base import Toolbox
-    from stepdr.agent.tools.surfer import LocalBackend, WebSurferTool
+    from stepdr.agent.tools.surfer import LocalBackend, WebSurferTool, search_first
     from stepdr.agent.tools.workspace import Workspace
 
     ws = Workspace(tmp_path / "workspace")
     toolbox = Toolbox([WebSurferTool(LocalBackend(data))])
     model = ScriptedModel([_cite_found])
-    agent = Agent(model, toolbox, Presenter(ws), tmp_path, seed_search=True)
+    agent = Agent(model, toolbox, Presenter(ws), tmp_path, opening=search_first)
     result = agent.run("How often are liquid-in-glass thermometers recalibrated?")
     assert result.status is ExitStatus.ANSWERED and result.steps == 1 and result.cited
     first = model.seen[0]
@@ -246,7 +246,7 @@ def test_an_answer_quoting_the_sources_is_not_an_echo(data: Path, tmp_path: Path
         shown = messages[-1].content
         assert "<tool_response>" in shown
         # Copy a long run of words from the search results, as extractive answers do.
-        body = re.sub(r"\s+", " ", shown.split("\n    ", 2)[-1])[:400]
+        body = re.sub(r"\s+", " ", shown.split("<content>\n", 1)[-1])[:400]
         return f"<answer>{body}</answer>"
 
     model = ScriptedModel([search("thermometer calibration"), quote])
@@ -269,7 +269,7 @@ def test_the_prompt_examples_placeholder_search_is_not_run(data: Path, tmp_path:
     real = call("batch_web_surfer", action="batch_search", queries=["first query", "gauge"])
     model = ScriptedModel([real, "<answer>done</answer>"])
     make_agent(model, data, tmp_path / "real").run("q")
-    assert "Results for" in model.seen[1][-1].content
+    assert "<batch_search_results>" in model.seen[1][-1].content
 
 
 def test_an_earlier_plain_answer_is_kept_when_the_last_step_calls_a_tool(
@@ -293,3 +293,36 @@ def test_an_echoed_answer_is_told_so_and_the_run_goes_on(data: Path, tmp_path: P
     result = make_agent(model, data, tmp_path, Budgets(max_steps=5)).run("q")
     assert "repeats the agent's own words; it is not a report" in model.seen[2][-1].content
     assert result.status is ExitStatus.ANSWERED and result.answer == "Twelve months."
+
+
+def test_strict_answers_take_only_the_answer_tag(data: Path, tmp_path: Path) -> None:
+    from stepdr.agent.answers import StrictAnswers
+
+    replies = [search("thermometer recalibrated"), LONG_PLAIN, "<answer>Twelve months.</answer>"]
+    model = ScriptedModel(replies)
+    agent = make_agent(model, data, tmp_path, Budgets(max_steps=5))
+    agent.answers = StrictAnswers()
+    result = agent.run("q")
+    # The lenient policy would have taken LONG_PLAIN at step 2; the strict one nudges.
+    assert "neither a tool call nor an <answer>" in model.seen[2][-1].content
+    assert result.status is ExitStatus.ANSWERED and result.answer == "Twelve months."
+    short = "Thermometers are recalibrated every twelve months."
+    model = ScriptedModel([search("thermometer"), short, search("thermometer again")])
+    agent = make_agent(model, data, tmp_path / "forced", Budgets(max_steps=3))
+    agent.answers = StrictAnswers()
+    result = agent.run("q")
+    assert result.status is ExitStatus.MAX_STEPS and result.answer is None  # no fallback
+
+
+def test_a_resumed_run_still_refuses_a_search_it_ran_before(data: Path, tmp_path: Path) -> None:
+    def interrupt(_: Sequence[Message]) -> str:
+        raise KeyboardInterrupt
+
+    same = call("batch_web_surfer", action="batch_search", queries=["gauge", "tester"])
+    first = make_agent(ScriptedModel([same, interrupt]), data, tmp_path).run("q")
+    assert first.status is ExitStatus.INTERRUPTED
+    model = ScriptedModel([same, "<answer>done</answer>"])
+    assert make_agent(model, data, tmp_path).resume().status is ExitStatus.ANSWERED
+    assert "repeats s1c1 exactly" in model.seen[1][-1].content
+    observations = [e for e in events(tmp_path) if e["type"] == "observation"]
+    assert [e.get("repeat_of") for e in observations] == [None, "s1c1"]

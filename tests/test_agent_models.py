@@ -15,11 +15,11 @@ from typing import Any, ClassVar
 import pytest
 
 from stepdr.agent.assets import GGUF_SIZE, Chunk, assemble_gguf, find_chunks
-from stepdr.agent.errors import ModelError
 from stepdr.agent.models.openai import OpenAIChatModel
 from stepdr.agent.records import Budgets, ExitStatus, Message
+from stepdr.core.errors import ModelError
 
-from .test_agent_helpers import build_agent_index, make_agent
+from .agentutil import build_agent_index, make_agent
 
 CALL = '<tool_call>{"name": "todo", "arguments": {"action": "list"}}</tool_call>'
 CHATML = (

@@ -8,7 +8,7 @@ import pytest
 
 from stepdr.agent.context import DATA_CLOSE, DATA_OPEN, Presenter, sanitize
 from stepdr.agent.parse import parse_reply
-from stepdr.agent.records import Source
+from stepdr.agent.records import ExitStatus, Source
 from stepdr.agent.report import render_report, resolve_citations, tier_label
 from stepdr.agent.tools.workspace import Workspace
 
@@ -90,7 +90,9 @@ def test_an_imagined_tool_response_is_dropped() -> None:
 
 
 SOURCES = {
-    "web_11111111": Source("web_11111111", "https://a.example/x", "A page", "a.example", 1.0),
+    "web_11111111": Source(
+        "web_11111111", "https://a.example/x", "A page", "a.example", 1.0, tier=1
+    ),
     "web_22222222": Source("web_22222222", "https://b.example/y", "B [draft]", "b.example", 0.2),
     "web_33333333": Source("web_33333333", "https://c.example/z", "C", "c.example", None),
 }
@@ -110,13 +112,16 @@ def test_citations_are_numbered_by_first_use_and_unknown_ones_removed() -> None:
 
 def test_report_lists_title_url_domain_and_tier() -> None:
     r = render_report(
-        "Q?", "X \\cite{web_11111111} Y \\cite{web_22222222}", SOURCES, "answered", ""
+        "Q?", "X \\cite{web_11111111} Y \\cite{web_22222222}", SOURCES, ExitStatus.ANSWERED, ""
     )
     assert "1. [A page](https://a.example/x) — a.example · tier 1, primary/official" in r.markdown
     assert "2. [B (draft)](https://b.example/y) — b.example · unlisted source" in r.markdown
-    assert tier_label(0.8) == "tier 2, authoritative secondary"
-    assert tier_label(None) == "authority unknown"
-    assert tier_label(0.55) == "authority 0.55"
+    assert (
+        tier_label(Source("web_1", "u", "t", "s", 0.8, tier=2)) == "tier 2, authoritative secondary"
+    )
+    assert tier_label(Source("web_1", "u", "t", "s", None)) == "authority unknown"
+    # A listed entry with its own authority override still shows its tier.
+    assert tier_label(Source("web_1", "u", "t", "s", 0.55, tier=3)) == "tier 3, reputable"
 
 
 def test_sanitize_strips_invisible_characters_and_defangs_protocol_tags() -> None:

@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from stepdr.agent.errors import TrajectoryError
 from stepdr.agent.models.scripted import ScriptedModel
 from stepdr.agent.records import Budgets, ExitStatus, ToolOutput
+from stepdr.core.errors import TrajectoryError
 
+from .agentutil import build_agent_index, call, cite_ids_in, events, make_agent, search
 from .conftest import REPO
-from .test_agent_helpers import build_agent_index, call, cite_ids_in, events, make_agent, search
 
 
 class SlowTool:
@@ -52,7 +52,7 @@ CHILD = """
 import sys
 from pathlib import Path
 from stepdr.agent.models.scripted import ScriptedModel
-from tests.test_agent_helpers import make_agent
+from tests.agentutil import make_agent
 from tests.test_agent_resume import STEPS, SlowTool
 
 data, run_dir = Path(sys.argv[1]), Path(sys.argv[2])
@@ -108,7 +108,7 @@ def test_resume_after_a_kill(data: Path, tmp_path: Path) -> None:
     searches = [e for e in after if e["type"] == "tool_call" and e["name"] == "batch_web_surfer"]
     assert len(searches) == 1  # the finished search was not redone
     seen = model.seen[0]
-    assert seen[1].content == "q" and "Results for" in seen[3].content
+    assert seen[1].content == "q" and "<batch_search_results>" in seen[3].content
     assert "waited for the kill" in seen[-1].content and "write report" in seen[-1].content
     assert result.cited  # sources learned before the crash still count
     assert all(json.loads(line) for line in (run_dir / "trajectory.jsonl").read_text().splitlines())

@@ -23,7 +23,7 @@ from stepdr.agent.tools.sandbox import unavailable
 from stepdr.agent.tools.shell import ShellTool
 from stepdr.agent.tools.workspace import Workspace
 
-from .test_agent_helpers import build_agent_index, call, make_agent, search
+from .agentutil import build_agent_index, call, make_agent, search
 
 _WHY = unavailable()
 if _WHY is not None and os.environ.get("CI"):

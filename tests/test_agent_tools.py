@@ -20,7 +20,7 @@ from stepdr.agent.tools.todo import TodoTool
 from stepdr.agent.tools.workspace import Workspace
 from stepdr.index.records import cite_id
 
-from .test_agent_helpers import (
+from .agentutil import (
     CALIBRATION_URL,
     POISONED_URL,
     build_agent_index,
@@ -62,7 +62,7 @@ def test_todo_list_persists_and_updates_by_id(tmp_path: Path) -> None:
 def test_surfer_search_and_open_in_process(data: Path) -> None:
     tool = WebSurferTool(LocalBackend(data))
     found = tool.run({"action": "batch_search", "queries": ["dead-weight tester"], "topk": 2})
-    assert found.ok and 'Results for "dead-weight tester"' in found.text
+    assert found.ok and "<query>dead-weight tester</query>" in found.text
     assert found.sources[0].url == CALIBRATION_URL and found.sources[0].authority == 1.0
     assert found.sources[0].cite_id in found.text
     opened = tool.run({"action": "batch_open", "urls": [CALIBRATION_URL, "https://no.example/"]})
@@ -154,7 +154,7 @@ def test_analyze_image(tmp_path: Path) -> None:
 
 
 def test_analyze_image_from_the_crawl(tmp_path: Path) -> None:
-    from .test_agent_helpers import write_warc
+    from .agentutil import write_warc
 
     (tmp_path / "data" / "warc").mkdir(parents=True)
     write_warc(tmp_path / "data" / "warc" / "img.warc.gz", {"https://x.example/a.png": PNG})

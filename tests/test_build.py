@@ -12,8 +12,9 @@ from urllib.request import urlopen
 
 import pytest
 
-from stepdr.crawl.domains import UNLISTED_AUTHORITY, load_domains
-from stepdr.crawl.errors import IndexNotFoundError, QueryError, WarcError
+from stepdr.core.errors import IndexNotFoundError, QueryError, WarcError
+from stepdr.crawl.authority import UNLISTED_AUTHORITY
+from stepdr.crawl.domains_yaml import load_domains
 from stepdr.index.build import BuildConfig, build_index
 from stepdr.index.versions import IndexDir
 from stepdr.rank.surfer import Surfer

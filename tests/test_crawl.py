@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from stepdr.crawl.errors import ConfigError, CrawlError
-from stepdr.crawl.run import CrawlConfig, run_crawl
+from stepdr.core.errors import ConfigError, CrawlError
+from stepdr.crawl.config import CrawlConfig
+from stepdr.crawl.run import run_crawl
 
 from .conftest import SITE_HOST, write_domains
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from stepdr.crawl.run import CrawlConfig, CrawlResult, run_crawl
+from stepdr.crawl.config import CrawlConfig
+from stepdr.crawl.run import CrawlResult, run_crawl
 from stepdr.crawl.traps import TrapRules
 
 from .conftest import write_domains

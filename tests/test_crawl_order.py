@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stepdr.crawl.order import InOrder
-from stepdr.crawl.run import CrawlConfig, run_crawl
+from stepdr.crawl.config import CrawlConfig
+from stepdr.crawl.order import ReorderBuffer
+from stepdr.crawl.run import run_crawl
 
 from .conftest import mock_crawl_config
 from .mockserver import MockServer, Site
@@ -20,7 +21,7 @@ HOST = "order.test"
 
 @given(st.permutations(list(range(12))))
 def test_settled_in_any_order_released_in_issue_order(order: list[int]) -> None:
-    buf: InOrder[int] = InOrder()
+    buf: ReorderBuffer[int] = ReorderBuffer()
     seqs = [buf.issue("k") for _ in range(12)]
     assert seqs == list(range(12))
     released: list[int] = []
@@ -33,7 +34,7 @@ def test_settled_in_any_order_released_in_issue_order(order: list[int]) -> None:
 
 
 def test_keys_do_not_wait_on_each_other() -> None:
-    buf: InOrder[str] = InOrder()
+    buf: ReorderBuffer[str] = ReorderBuffer()
     a0, b0 = buf.issue("a"), buf.issue("b")
     a1 = buf.issue("a")
     assert buf.settle("a", a1, "a1") == []  # waits for a0
@@ -48,7 +49,7 @@ def test_keys_do_not_wait_on_each_other() -> None:
 
 
 def test_drain_skips_a_piece_that_never_settles() -> None:
-    buf: InOrder[str] = InOrder()
+    buf: ReorderBuffer[str] = ReorderBuffer()
     lost, kept, later = buf.issue("a"), buf.issue("a"), buf.issue("a")
     assert buf.settle("a", later, "later") == []
     assert buf.settle("a", kept, "kept") == []

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from stepdr.crawl.config import CrawlConfig
 from stepdr.crawl.journal import Journal
-from stepdr.crawl.repair import repair_open_files
-from stepdr.crawl.run import CrawlConfig, run_crawl
+from stepdr.crawl.run import run_crawl
+from stepdr.crawl.warc_repair import repair_open_files
 
 from .conftest import mock_crawl_config
 from .mockserver import MockServer, Site, warc_records
@@ -117,7 +118,7 @@ def _warc_with_pairs(tmp_path: Path, n: int) -> tuple[Path, list[int]]:
     from scrapy import Request
     from scrapy.http import HtmlResponse
 
-    from stepdr.crawl.warc import WarcFiles
+    from stepdr.crawl.warc_files import WarcFiles
 
     files = WarcFiles(tmp_path / "warc")
     ends = []

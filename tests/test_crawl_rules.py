@@ -8,13 +8,13 @@ import pytest
 from scrapy.http import HtmlResponse, Response
 from twisted.python.failure import Failure
 
-from stepdr.crawl.canon import canonical
+from stepdr.core.urls import canonical
 from stepdr.crawl.politeness import retry_after
 from stepdr.crawl.robots import rules_from
 from stepdr.crawl.ssrf import AddressRefused, GuardedResolver, is_public
-from stepdr.crawl.store import content_kind
 from stepdr.crawl.summary import format_summary, summarize
 from stepdr.crawl.traps import TrapGuard, TrapRules
+from stepdr.crawl.warc_store import content_kind
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from stepdr.crawl.domains import parse_domains
-from stepdr.crawl.errors import ConfigError
+from stepdr.core.errors import ConfigError
+from stepdr.crawl.domains_yaml import parse_domains
 from stepdr.rank.cli import main
 from stepdr.rank.evaluate import (
     EvalSet,
@@ -23,10 +23,6 @@ from stepdr.rank.evaluate import (
     recall,
 )
 from stepdr.rank.known_items import generate, read_inventory, write_beir
-
-from .test_rank_corpus import corpus
-
-__all__ = ["corpus"]  # session fixture, shared with test_rank_corpus
 
 EVAL = Path(__file__).parent / "fixtures" / "eval"
 

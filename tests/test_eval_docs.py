@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from stepdr.crawl.domains import parse_domains
+from stepdr.crawl.domains_yaml import parse_domains
 from stepdr.index.build import BuildConfig, build_index
 from stepdr.rank import Surfer
 from stepdr.rank.evaluate import answerable, evaluate, read_beir

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from stepdr.agent.citation_support import SupportChecker, best_passage, cited_claims
 from stepdr.agent.evaluate import Evaluator, TaskResult, run_facts, summary_table
 from stepdr.agent.judge import Judge
 from stepdr.agent.loop import Agent
 from stepdr.agent.models.scripted import ScriptedModel, Step
 from stepdr.agent.records import Message
 from stepdr.agent.rubric import RubricItem, Task
-from stepdr.agent.support import SupportChecker, best_passage, cited_claims
 
-from .test_agent_helpers import build_agent_index, cite_ids_in, make_agent, search
+from .agentutil import build_agent_index, cite_ids_in, make_agent, search
 
 THERMO = Task(
     "thermo",

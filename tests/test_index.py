@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from stepdr.crawl.domains import load_domains, parse_domains
-from stepdr.crawl.errors import IndexCorruptError
+from stepdr.core.errors import IndexCorruptError
+from stepdr.crawl.domains_yaml import load_domains, parse_domains
 from stepdr.index.build import BuildConfig, build_index
 from stepdr.index.verify import verify_version
 from stepdr.index.versions import IndexDir
@@ -32,7 +32,7 @@ def _build(data: Path, crawled_site: Path, **kw: object) -> object:
 
 def test_dense_search_finds_paraphrases(data: Path, crawled_site: Path) -> None:
     _build(data, crawled_site)
-    s = Surfer.open(data)
+    s = Surfer.open(data).index
     assert s.dense is not None and s.dense.count() == s.store.count()
     (hits,) = s.dense_search(["how often do thermometers need recalibration"], 3)
     top = s.store.get_many([hits[0][0]])[hits[0][0]]
@@ -121,4 +121,4 @@ def test_pdf_chinese_and_duplicates(tmp_path: Path) -> None:
     assert s.search("newsletter editorial", 5) == []
     zh = s.search("货币政策", 1)
     assert zh and zh[0].url == "https://gov.example.org/zh.html"
-    assert s.store.page("https://gov.example.org/zh.html")[0].lang == "zh"
+    assert s.index.store.page("https://gov.example.org/zh.html")[0].lang == "zh"

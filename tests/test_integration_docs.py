@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from stepdr.crawl.domains import load_domains
-from stepdr.crawl.run import CrawlConfig, run_crawl
+from stepdr.crawl.config import CrawlConfig
+from stepdr.crawl.domains_yaml import load_domains
+from stepdr.crawl.run import run_crawl
 from stepdr.index.build import BuildConfig, build_index
 from stepdr.rank.surfer import Surfer
 

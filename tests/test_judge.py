@@ -11,7 +11,8 @@ import pytest
 from stepdr.agent.judge import Judge, Verdict, grading_table, parse_verdict, score
 from stepdr.agent.models.scripted import ScriptedModel
 from stepdr.agent.records import Message
-from stepdr.agent.rubric import RubricItem, Task, TaskFormatError, load_tasks, pick_task
+from stepdr.agent.rubric import RubricItem, Task, load_tasks, pick_task
+from stepdr.core.errors import TaskFormatError
 
 from .conftest import FIXTURES
 

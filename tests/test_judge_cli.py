@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from stepdr.agent.cli import main
 from stepdr.agent.judge import SYSTEM
 
-from .test_agent_helpers import build_agent_index, search
+from .agentutil import build_agent_index, search
 
 TASKS = [
     {

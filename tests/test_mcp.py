@@ -15,9 +15,7 @@ import pytest
 from stepdr.rank import Surfer
 from stepdr.rank.mcp import create_server, http_app
 
-from .test_rank_corpus import GOV, corpus, surfer
-
-__all__ = ["corpus", "surfer"]  # session fixtures, shared with test_rank_corpus
+from .rankutil import GOV
 
 mcp = pytest.importorskip("mcp")
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from stepdr.crawl.domains import load_domains
-from stepdr.crawl.errors import MirrorError
+from stepdr.core.errors import MirrorError
+from stepdr.crawl.domains_yaml import load_domains
 from stepdr.crawl.mirror import MirrorMap, MirrorServer
 
 from .conftest import SITE_HOST, write_domains

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stepdr.crawl.domains import load_domains
-from stepdr.crawl.errors import ConfigError
-from stepdr.index import backends
-from stepdr.index.backends import Chooser, machine_key
+from stepdr.core.errors import ConfigError
+from stepdr.crawl.domains_yaml import load_domains
+from stepdr.index import embed_backend
 from stepdr.index.build import BuildConfig, build_index
 from stepdr.index.embed import SentenceEmbedder
+from stepdr.index.embed_backend import Chooser, machine_key
 
 pytest.importorskip("onnxruntime")
 
@@ -90,7 +90,7 @@ def test_auto_measures_once_and_keeps_the_verdict(
     texts = [f"{t} ({i})" for i in range(12) for t in TEXTS[:4]]
     small = Chooser(torch_emb, None, "auto", onnx_dir.parent)
     assert small.pick(texts) is torch_emb and "fewer than" in small.info["why"]
-    monkeypatch.setattr(backends, "CALIBRATE_MIN", 10)
+    monkeypatch.setattr(embed_backend, "CALIBRATE_MIN", 10)
     cache = onnx_dir.parent
     chooser = Chooser(torch_emb, None, "auto", cache)
     chosen = chooser.pick(texts)
@@ -98,12 +98,12 @@ def test_auto_measures_once_and_keeps_the_verdict(
     assert info["torch"] > 0 and info["onnx"] > 0
     assert info["backend"] == ("onnx" if info["onnx"] > info["torch"] else "torch")
     assert (chosen is torch_emb) == (info["backend"] == "torch")
-    verdicts = json.loads((cache / backends.VERDICTS).read_text())
+    verdicts = json.loads((cache / embed_backend.VERDICTS).read_text())
     key = machine_key(torch_emb.name, "cpu")
     assert verdicts[key] == {"torch": info["torch"], "onnx": info["onnx"]}
     # A kept verdict decides later jobs without a race: make ONNX the clear winner.
     verdicts[key] = {"torch": 1.0, "onnx": 2.0}
-    (cache / backends.VERDICTS).write_text(json.dumps(verdicts))
+    (cache / embed_backend.VERDICTS).write_text(json.dumps(verdicts))
     later = Chooser(torch_emb, None, "auto", cache)
     assert later.pick(texts[:3]).__class__.__name__ == "OnnxEmbedder"
     assert later.info["why"] == "measured faster on this machine"

@@ -9,9 +9,7 @@ from click.testing import CliRunner, Result
 
 from stepdr.rank.cli import main
 
-from .test_rank_corpus import GOV, corpus
-
-__all__ = ["corpus"]  # session fixture, shared with test_rank_corpus
+from .rankutil import GOV
 
 
 def run(*args: str) -> Result:

@@ -1,107 +1,20 @@
 """Ranking over a small built index: authority tie-breaking, diversity, batch search and open.
 
-``corpus`` builds the index once per session (dense vectors included); the
-server, MCP and hostile-query tests import it from here.
+The index is ``tests/rankutil.py``'s corpus, built once per session (dense vectors included).
 """
 
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pytest
 
-from stepdr.crawl.domains import parse_domains
-from stepdr.crawl.errors import QueryError
-from stepdr.index.build import BuildConfig, build_index
+from stepdr.core.errors import QueryError
 from stepdr.rank import Surfer
 from stepdr.rank.pipeline import RankConfig, pipeline
 from stepdr.rank.results import MATCH_END, MATCH_START
 
-from .warcutil import html_page, write_warc
-
-GOV, BLOG, WIKI, DOCS = (
-    "https://gov.example.org", "https://blog.example.com", "https://wiki.example.net",
-    "https://tides.example.org",
-)  # fmt: skip
-DOMAINS = parse_domains(
-    {
-        "domains": [
-            {"domain": "gov.example.org", "name": "G", "category": "gov", "tier": 1},
-            {"domain": "tides.example.org", "name": "T", "category": "gov", "tier": 2},
-            {"domain": "wiki.example.net", "name": "W", "category": "ref", "tier": 3},
-            {"domain": "blog.example.com", "name": "B", "category": "news", "tier": 4},
-        ]
-    }
-)
-# Near-identical reports of one finding; the blog's repeats "cod" once more, so it
-# is the (slightly) better BM25 match.
-COD_GOV = (
-    "Cod stocks in the northern sea recovered to their highest level in thirty years after "
-    "fishing quotas were cut by half in 2019, the national fisheries agency reported on Monday."
-)
-COD_BLOG = (
-    "Cod stocks in the northern sea have recovered to the highest cod level seen in thirty years "
-    "since fishing quotas were cut by half in 2019, the fisheries agency said on Monday."
-)
-HERRING_BLOG = (
-    "Herring quotas in the North Sea rise by ten percent: the herring quota decision follows "
-    "a survey that found the herring spawning stock biomass well above its precautionary level."
-)
-HERRING_GOV = (
-    "The agency publishes annual reports on many species, from mackerel and sprat to plaice, "
-    "and its advice covers fleets, ports, licences, inspections and, occasionally, herring."
-)
-TIDE = "Tide tables for the harbour list high and low water times, heights and the tidal range"
-
-
-def _pages() -> dict[str, tuple[str, bytes]]:
-    html = "text/html; charset=utf-8"
-    pages = {
-        f"{BLOG}/cod.html": (html, html_page("Cod stocks recover", COD_BLOG)),
-        f"{GOV}/cod.html": (html, html_page("Cod stocks recover", COD_GOV)),
-        f"{BLOG}/herring.html": (html, html_page("Herring quotas", HERRING_BLOG)),
-        f"{GOV}/agency.html": (html, html_page("About the agency", HERRING_GOV)),
-        f"{GOV}/zh.html": (
-            html,
-            html_page("货币政策", "中国人民银行负责制定和执行货币政策。", lang="zh"),
-        ),
-    }
-    for i in range(4):  # one domain, many pages and passages about tides
-        paras = [
-            f"{TIDE} for port {i}, section {j}: entry {i * 10 + j} of the almanac."
-            for j in range(3)
-        ]
-        pages[f"{DOCS}/port{i}.html"] = (html, html_page(f"Port {i} tides", *paras))
-    pages[f"{WIKI}/tides.html"] = (html, html_page("Tide", f"{TIDE} explained for sailors."))
-    return pages
-
-
-_BUILT: dict[str, Path] = {}
-_LOCK = threading.Lock()
-
-
-def build_corpus(root: Path) -> Path:
-    """Build the corpus index under ``root`` once per session; returns the data dir."""
-    with _LOCK:
-        if "data" not in _BUILT:
-            root.mkdir(parents=True, exist_ok=True)
-            warc = write_warc(root / "corpus.warc.gz", _pages())
-            data = root / "data"
-            config = BuildConfig(data, warcs=(warc,), workers=1, min_words=5, max_words=60)
-            build_index(config, DOMAINS)
-            _BUILT["data"] = data
-        return _BUILT["data"]
-
-
-@pytest.fixture(scope="session")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_corpus(tmp_path_factory.getbasetemp() / "rank-corpus")
-
-
-@pytest.fixture(scope="session")
-def surfer(corpus: Path) -> Surfer:
-    return Surfer.open(corpus)
+from .rankutil import BLOG, DOCS, GOV
 
 
 def test_all_reports_are_indexed(surfer: Surfer) -> None:
@@ -118,7 +31,7 @@ def test_comparable_matches_go_to_the_authoritative_source(surfer: Surfer) -> No
     for config in (RankConfig(), RankConfig(fusion="weighted"), RankConfig(dense=False)):
         hits = surfer.search(query, 2, config)
         assert [h.url for h in hits] == [f"{GOV}/cod.html", f"{BLOG}/cod.html"], config
-        assert hits[0].scores.prior == 1.0 and hits[1].scores.prior == pytest.approx(0.82)
+        assert hits[0].scores.factor == 1.0 and hits[1].scores.factor == pytest.approx(0.82)
 
 
 def test_a_clearly_better_weak_source_still_wins(surfer: Surfer) -> None:
@@ -126,7 +39,7 @@ def test_a_clearly_better_weak_source_still_wins(surfer: Surfer) -> None:
     for config in (RankConfig(), RankConfig(fusion="weighted"), RankConfig(authority_weight=0.5)):
         hits = surfer.search(query, 3, config)
         assert hits[0].url == f"{BLOG}/herring.html", config
-        assert hits[1].site == "gov.example.org" and hits[1].scores.prior == 1.0, config
+        assert hits[1].site == "gov.example.org" and hits[1].scores.factor == 1.0, config
 
 
 def test_per_page_and_per_domain_caps(surfer: Surfer) -> None:

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from stepdr.crawl.errors import ConfigError
+from stepdr.core.errors import ConfigError
 from stepdr.index.records import Passage
-from stepdr.rank.authority import adjust, prior_factor, relative
 from stepdr.rank.cross import CrossEncoderReranker, to_unit
 from stepdr.rank.fuse import fuse, rerank
 from stepdr.rank.pipeline import RankConfig, clean_query, pipeline, query_words, rank_batch
+from stepdr.rank.prior import adjust, prior_factor, relative
 
 
 def test_rrf_is_the_sum_of_reciprocal_ranks() -> None:

@@ -9,14 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stepdr.crawl.errors import QueryError
+from stepdr.core.errors import QueryError
 from stepdr.rank import Surfer
 from stepdr.rank.pipeline import RankConfig
 from stepdr.rank.surfer import MAX_QUERY_CHARS
-
-from .test_rank_corpus import corpus, surfer
-
-__all__ = ["corpus", "surfer"]  # session fixtures, shared with test_rank_corpus
 
 SYNTAX = [
     *'"\':()[]{}<>-+*?~^!&|\\/=.,;@#$%`',

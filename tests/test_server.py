@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -18,9 +19,7 @@ from stepdr.rank import Surfer
 from stepdr.rank.guard import RateLimiter
 from stepdr.rank.server import ServerSettings, create_app
 
-from .test_rank_corpus import GOV, corpus, surfer
-
-__all__ = ["corpus", "surfer"]  # session fixtures, shared with test_rank_corpus
+from .rankutil import GOV
 
 PORT = 8765
 TOKEN = "s3cret-token"
@@ -45,8 +44,10 @@ def test_search_answers_in_step_deepresearch_shape(client: TestClient) -> None:
     assert set(body) == {"query", "results"} and body["query"] == "cod stocks quotas"
     assert 1 <= len(body["results"]) <= 3
     for i, item in enumerate(body["results"], 1):
-        assert set(item) == {"url", "position", "title", "time", "snippet", "content"}
+        step_dr = {"url", "position", "title", "time", "snippet", "content"}
+        assert set(item) == step_dr | {"cite_index", "site", "tier", "authority"}
         assert item["position"] == i and isinstance(item["time"], str)
+        assert re.fullmatch(r"web_[0-9a-f]{8}", item["cite_index"]) and item["site"]
         assert item["url"].startswith("https://") and item["content"]
     default = client.post("/v1/search", json={"query": "cod"}, headers=AUTH).json()
     ten = client.post("/v1/search", json={"query": "cod", "n": 10}, headers=AUTH).json()

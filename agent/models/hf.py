@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
-from ..errors import ModelError
+from stepdr.core.errors import ModelError
+
 from ..records import Completion, Message
 from .base import STOP
 

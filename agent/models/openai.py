@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from typing import Any
 
+from stepdr.core.errors import ModelError
+
 from ..context import estimate_tokens
-from ..errors import ModelError
+from ..http import HttpFailure, request_json
 from ..records import Completion, Message
 from .base import STOP
 
@@ -35,19 +34,12 @@ class OpenAIChatModel:
         self._chars_per_token = 3.0
 
     def _request(self, path: str, body: dict[str, Any] | None, timeout: float) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.base + path, data, method="POST" if data else "GET")
-        req.add_header("Content-Type", "application/json")
-        if self.api_key:
-            req.add_header("Authorization", f"Bearer {self.api_key}")
         try:
-            with urllib.request.urlopen(req, timeout=timeout) as resp:
-                return json.loads(resp.read())
-        except urllib.error.HTTPError as e:
-            detail = e.read()[:500].decode("utf-8", "replace")
-            raise ModelError(f"{self.base}{path} answered {e.code}: {detail}") from None
-        except (urllib.error.URLError, TimeoutError, ValueError) as e:
-            raise ModelError(f"{self.base}{path}: {e}") from None
+            return request_json(self.base + path, body, self.api_key, timeout)
+        except HttpFailure as e:
+            if e.status is None:
+                raise ModelError(f"{self.base}{path}: {e.detail}") from None
+            raise ModelError(f"{self.base}{path} answered {e.status}: {e.detail}") from None
 
     def _served_model(self) -> str:
         """The first model the server lists (vLLM and SGLang serve one)."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
+from stepdr.core.errors import ModelError
+
 from ..context import estimate_tokens
-from ..errors import ModelError
 from ..records import Completion, Message
 
 Step = str | Callable[[Sequence[Message]], str]

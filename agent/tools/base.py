@@ -2,6 +2,8 @@
 
 A tool never raises into the loop: a bad argument, a refused path or an unexpected
 exception all come back as an error ``ToolOutput`` whose text tells the model what to fix.
+A call a tool declines (``Refused``), or that repeats an earlier call of a tool whose
+results cannot change during a run (one with a ``signature``), comes back as a refusal.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from stepdr.crawl.errors import StepdrError
+from stepdr.core.errors import StepdrError
 
 from ..records import ToolCall, ToolOutput
 from .workspace import PathError
@@ -20,6 +22,23 @@ log = logging.getLogger(__name__)
 
 class ArgError(ValueError):
     """A tool argument that is missing or of the wrong kind."""
+
+
+class Refused(Exception):
+    """A call not run on purpose; ``note`` tells the model why, ``facts`` the trajectory."""
+
+    def __init__(self, note: str, **facts: Any) -> None:
+        super().__init__(note)
+        self.note = note
+        self.facts = facts
+
+
+class Repeatable(Protocol):
+    """A tool whose results stay the same for the same call during a run."""
+
+    def signature(self, args: Mapping[str, Any]) -> str:
+        """The call's identity: equal for calls that must return the same result."""
+        ...
 
 
 class Tool(Protocol):
@@ -94,6 +113,7 @@ class Toolbox:
 
     def __init__(self, tools: Sequence[Tool]) -> None:
         self.tools = {t.name: t for t in tools}
+        self._first: dict[tuple[str, str], str] = {}  # (tool, signature) -> first call id
 
     def describe(self) -> str:
         return "\n\n".join(t.description for t in self.tools.values() if t.disabled is None)
@@ -101,7 +121,7 @@ class Toolbox:
     def status(self) -> dict[str, str]:
         return {name: t.disabled or "enabled" for name, t in self.tools.items()}
 
-    def run(self, call: ToolCall) -> ToolOutput:
+    def run(self, call: ToolCall, call_id: str = "") -> ToolOutput:
         tool = self.tools.get(call.name)
         if tool is None:
             names = ", ".join(n for n, t in self.tools.items() if t.disabled is None)
@@ -109,12 +129,43 @@ class Toolbox:
         if tool.disabled is not None:
             return error(f"the {call.name} tool is disabled: {tool.disabled}")
         try:
-            return tool.run(call.arguments)
+            key = self._key(call)
+            first = self._first.get(key) if key else None
+            if first is not None:
+                raise Refused(
+                    f"[agent] This call repeats {first} exactly; its result is above and "
+                    "would be the same. Try something else, or answer.",
+                    repeat_of=first,
+                )
+            out = tool.run(call.arguments)
+            if key:
+                self._first.setdefault(key, call_id)
+            return out
+        except Refused as e:
+            return ToolOutput(e.note, ok=False, refused={"refused": True, **e.facts})
         except (ArgError, PathError, StepdrError) as e:
             return error(f"{call.name}: {e}")
         except Exception as e:  # a tool bug must not end the run; the model may work around it
             log.exception("tool %s failed", call.name)
             return error(f"{call.name} failed: {type(e).__name__}: {e}")
+
+    def replay(self, events: Sequence[Mapping[str, Any]]) -> None:
+        """Remember the calls a trajectory ran before a crash, as ``run`` would have."""
+        refused = {e["call_id"] for e in events if e["type"] == "observation" and e.get("refused")}
+        for e in events:
+            if e["type"] == "tool_call" and e["call_id"] not in refused:
+                key = self._key(ToolCall(e["name"], e["arguments"]))
+                if key:
+                    self._first.setdefault(key, e["call_id"])
+
+    def _key(self, call: ToolCall) -> tuple[str, str] | None:
+        signature = getattr(self.tools.get(call.name), "signature", None)
+        if signature is None:
+            return None
+        try:
+            return call.name, str(signature(call.arguments))
+        except (ArgError, TypeError, ValueError):
+            return None
 
     def close(self) -> None:
         for t in self.tools.values():

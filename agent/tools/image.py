@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..errors import ModelError
+from stepdr.core.errors import ModelError
+
 from ..records import ToolOutput
 from .base import ArgError, error, get_str
 from .workspace import Workspace
@@ -135,21 +136,13 @@ class AnalyzeImageTool:
         return ToolOutput(f"{where} ({kind}, {len(data)} bytes; {took:.1f} s):\n{answer}")
 
     def _from_warcs(self, url: str) -> bytes | None:
+        """An image a WARC in DATA/warc holds (the crawler stores none; users' WARCs may)."""
         if self.data_dir is None or not (self.data_dir / "warc").is_dir():
             return None
-        from warcio.archiveiterator import ArchiveIterator
+        from stepdr.index.warc_read import find_response, find_warcs
 
-        for warc in sorted((self.data_dir / "warc").glob("*.warc*")):
-            with warc.open("rb") as f:
-                for record in ArchiveIterator(f):
-                    if record.rec_type != "response":
-                        continue
-                    if record.rec_headers.get_header("WARC-Target-URI") != url:
-                        continue
-                    data = record.content_stream().read(MAX_IMAGE_BYTES + 1)
-                    if len(data) <= MAX_IMAGE_BYTES and image_kind(data):
-                        return bytes(data)
-        return None
+        data = find_response(find_warcs([self.data_dir / "warc"]), url, MAX_IMAGE_BYTES)
+        return data if data is not None and image_kind(data) else None
 
     def close(self) -> None:
         pass

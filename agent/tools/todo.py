@@ -17,7 +17,7 @@ MAX_ITEMS = 100
 
 
 @dataclass(frozen=True)
-class Task:
+class TodoItem:
     id: int
     content: str
     status: str = "pending"
@@ -40,16 +40,16 @@ class TodoTool:
             '  {"action": "list"}'
         )
 
-    def load(self) -> list[Task]:
+    def load(self) -> list[TodoItem]:
         try:
             raw = json.loads(self.workspace.read_text(FILE, 1_000_000))
         except PathError:
             return []
         except ValueError:
             raise ArgError(f"{FILE} in the workspace is not valid JSON; rewrite it") from None
-        return [Task(int(t["id"]), str(t["content"]), str(t["status"])) for t in raw]
+        return [TodoItem(int(t["id"]), str(t["content"]), str(t["status"])) for t in raw]
 
-    def _save(self, tasks: list[Task]) -> None:
+    def _save(self, tasks: list[TodoItem]) -> None:
         self.workspace.write_text(FILE, json.dumps([asdict(t) for t in tasks], indent=1))
 
     def run(self, args: Mapping[str, Any]) -> ToolOutput:
@@ -66,7 +66,7 @@ class TodoTool:
                 text = item.get("content") if isinstance(item, dict) else item
                 if not isinstance(text, str) or not text.strip():
                     raise ArgError("every item must be a non-empty string")
-                tasks.append(Task(next_id, text.strip()))
+                tasks.append(TodoItem(next_id, text.strip()))
                 next_id += 1
             if len(tasks) > MAX_ITEMS:
                 raise ArgError(f"the list holds at most {MAX_ITEMS} tasks")
@@ -90,7 +90,7 @@ class TodoTool:
         pass
 
 
-def render(tasks: list[Task]) -> str:
+def render(tasks: list[TodoItem]) -> str:
     if not tasks:
         return "the task list is empty"
     marks = {"pending": "[ ]", "in_progress": "[~]", "completed": "[x]", "blocked": "[!]"}

@@ -1,4 +1,4 @@
-"""Parse domains.yaml into entries, collecting every problem with its entry and field.
+"""Read domains.yaml into a DomainSet, collecting every problem with its entry and field.
 
 ``load_domains`` stops at the first problem; ``domains check`` reports them all.
 Both read through here, so they never disagree on what is valid.
@@ -8,19 +8,40 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from stepdr.core.errors import ConfigError
+
 from .authority import TIERS
-from .domains import Domain, MirrorSpec, Problem
-from .errors import ConfigError
+from .domains import Domain, DomainSet, MirrorSpec
 
 _HOST_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _REQUIRED = ("domain", "name", "category", "tier")
 # libyaml's loader reads the shipped list in a tenth of the pure-Python time.
 _SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a domains file, located as precisely as is known."""
+
+    source: str
+    message: str
+    entry: int | None = None
+    domain: str | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        where = self.source
+        if self.entry is not None:
+            where += f": entry {self.entry}" + (f" ({self.domain})" if self.domain else "")
+        if self.field is not None:
+            where += f": field '{self.field}'"
+        return f"{where}: {self.message}"
 
 
 def read_domains_yaml(p: Path) -> Any:
@@ -163,3 +184,17 @@ def _parse_mirror(value: Any, fail: Callable[[str, str], None]) -> MirrorSpec | 
         fail("mirror", f"not a Debian package name: {package!r}")
         return None
     return MirrorSpec(path=value["path"], package=str(package) if package else None)
+
+
+def load_domains(path: str | Path) -> DomainSet:
+    """Read and validate a domains file; raise ConfigError naming entry and field."""
+    p = Path(path)
+    return parse_domains(read_domains_yaml(p), str(p))
+
+
+def parse_domains(data: Any, source: str = "<memory>") -> DomainSet:
+    """Validate parsed YAML; raise ConfigError naming the first bad entry and field."""
+    entries, problems = parse_entries(data, source)
+    if problems:
+        raise ConfigError(str(problems[0]))
+    return DomainSet(tuple(d for _, d in entries), source)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 
-def text_key(model: str, text: str) -> str:
+def cache_key(model: str, text: str) -> str:
     return hashlib.sha1(f"{model}\0{text}".encode()).hexdigest()
 
 
@@ -27,7 +27,7 @@ class EmbeddingCache:
         self, texts: Sequence[str], compute: Callable[[Sequence[str]], np.ndarray]
     ) -> tuple[np.ndarray, int]:
         """Vectors for ``texts`` and how many had to be computed."""
-        keys = [text_key(self.model, t) for t in texts]
+        keys = [cache_key(self.model, t) for t in texts]
         found: dict[str, bytes] = {}
         for i in range(0, len(keys), 500):
             part = keys[i : i + 500]

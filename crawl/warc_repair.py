@@ -22,7 +22,7 @@ from pathlib import Path
 from warcio.archiveiterator import ArchiveIterator
 
 from .journal import Stored
-from .warc import OPEN_SUFFIX
+from .warc_files import OPEN_SUFFIX
 
 log = logging.getLogger(__name__)
 

@@ -16,12 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .errors import ModelError
+from stepdr.core.errors import ModelError
+
 from .judge import Judge, parse_verdict
 
 EVIDENCE_CHARS = 1500
 _MARK = re.compile(r"\[(\d+)\]")
-_HEADER = re.compile(r"^(?:\[\d+\] |Page )(web_[0-9a-f]{8}) \|", re.M)
 _SENTENCE_END = re.compile(r"(?<=[.!?])(?:\[\d+\])*\s+|\n+")
 _WORD = re.compile(r"[a-z0-9_]{3,}")
 SUPPORT_ASK = """Passage from {url}:
@@ -115,22 +115,18 @@ def cited_claims(markdown: str, cited: Sequence[str], urls: dict[str, str]) -> l
 
 
 def seen_text(events: Sequence[dict[str, Any]]) -> dict[str, str]:
-    """What the run's observations showed of each cited page, by cite id."""
+    """What the run's observations showed of each source, by cite id (their evidence)."""
     out: dict[str, list[str]] = {}
     for e in events:
-        if e.get("type") != "observation" or not e.get("sources"):
-            continue
-        text = str(e.get("text") or "")
-        heads = list(_HEADER.finditer(text))
-        for i, h in enumerate(heads):
-            end = heads[i + 1].start() if i + 1 < len(heads) else len(text)
-            out.setdefault(h.group(1), []).append(text[h.end() : end])
-    return {cid: "\n".join(parts) for cid, parts in out.items()}
+        if e.get("type") == "observation":
+            for cid, text in (e.get("evidence") or {}).items():
+                out.setdefault(str(cid), []).append(str(text))
+    return {cid: "\n\n".join(parts) for cid, parts in out.items()}
 
 
 def best_passage(text: str, sentence: str, limit: int = EVIDENCE_CHARS) -> str:
     """The paragraphs of ``text`` sharing most words with ``sentence``, in their order."""
-    paras = [p.strip() for p in re.split(r"\n\s*\n|\n(?=\s*\[\d+\] )", text) if p.strip()]
+    paras = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
     if not paras:
         return ""
     want = set(_WORD.findall(sentence.lower()))
@@ -163,7 +159,7 @@ class SupportChecker:
             pages = self.opener.open([url])
         except Exception:  # the index is an optional extra here: the check goes on without it
             return ""
-        return str(getattr(pages[0], "text", "") or "") if pages else ""
+        return str(getattr(pages[0], "content", "") or "") if pages else ""
 
     def check(
         self,

@@ -19,7 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from stepdr.crawl.errors import ConfigError
+from stepdr.core.errors import ConfigError
 
 from .embed import Embedder, SentenceEmbedder
 

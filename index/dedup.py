@@ -12,7 +12,6 @@ Three passes, in this order:
 from __future__ import annotations
 
 import hashlib
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -23,12 +22,11 @@ import numpy as np
 from stepdr.crawl.domains import DomainSet
 
 from .chunk import Chunk
-from .records import PageRef, Passage, cite_id, passage_id
+from .records import PageRef, Passage, cite_id, passage_id, same_text_key, tokens
 
 NEAR_BITS = 3
 BOILERPLATE_MIN_PAGES = 3
 BOILERPLATE_SHARE = 0.1
-_TOKEN = re.compile(r"[\u3400-\u9fff]|\w+")
 
 
 @dataclass(frozen=True)
@@ -40,16 +38,12 @@ class PageText:
     chunks: tuple[Chunk, ...]
 
 
-def norm_hash(text: str) -> str:
-    return hashlib.sha1(" ".join(_TOKEN.findall(text.lower())).encode()).hexdigest()
-
-
 _BITS = np.arange(64, dtype=np.uint64)
 
 
 def simhash(text: str) -> int:
-    tokens = _TOKEN.findall(text.lower())
-    shingles = [" ".join(tokens[i : i + 3]) for i in range(max(1, len(tokens) - 2))]
+    words = tokens(text)
+    shingles = [" ".join(words[i : i + 3]) for i in range(max(1, len(words) - 2))]
     h = np.array(
         [
             int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "big")
@@ -85,7 +79,7 @@ def _boilerplate(pages: Sequence[PageText], site_of: dict[str, str]) -> set[tupl
         site = site_of[page.ref.url]
         pages_per_site[site] += 1
         for ch in page.chunks:
-            seen_on[(site, norm_hash(ch.text))].add(page.ref.url)
+            seen_on[(site, same_text_key(ch.text))].add(page.ref.url)
     return {
         key
         for key, urls in seen_on.items()
@@ -109,7 +103,7 @@ def make_passages(
         entry = domains.match(page.ref.url)
         site = site_of[page.ref.url]
         for ordinal, ch in enumerate(page.chunks):
-            key = norm_hash(ch.text)
+            key = same_text_key(ch.text)
             if (site, key) in boiler:
                 dropped["boilerplate"] += 1
                 continue

@@ -47,7 +47,7 @@ def write_warc(path: Path, pages: dict[str, bytes]) -> Path:
 
 def build_agent_index(crawled_site: Path, root: Path) -> Path:
     """The fixture site's crawl plus a poisoned forum page, indexed (BM25 only, for speed)."""
-    from stepdr.crawl.domains import load_domains
+    from stepdr.crawl.domains_yaml import load_domains
     from stepdr.index.build import BuildConfig, build_index
 
     data = root / "data"

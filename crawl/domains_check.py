@@ -30,9 +30,10 @@ from typing import Any
 
 import tldextract
 
-from .domain_parse import parse_entries, read_domains_yaml
-from .domains import Domain, Problem
-from .errors import ConfigError
+from stepdr.core.errors import ConfigError
+
+from .domains import Domain
+from .domains_yaml import Problem, parse_entries, read_domains_yaml
 
 ENTRY_FIELDS = frozenset(
     {"domain", "path", "name", "category", "tier", "authority", "lang", "region"}

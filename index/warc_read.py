@@ -10,7 +10,7 @@ from pathlib import Path
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
-from stepdr.crawl.errors import WarcError
+from stepdr.core.errors import WarcError
 
 from .records import PageRef
 
@@ -91,3 +91,19 @@ def read_html(ref: PageRef) -> bytes:
         for record in ArchiveIterator(fh):
             return bytes(record.content_stream().read())
     raise WarcError(f"{ref.warc}: no record at offset {ref.offset}")
+
+
+def find_response(warcs: Iterable[Path], url: str, max_bytes: int) -> bytes | None:
+    """The body of the first response for ``url`` in ``warcs`` (of any content type),
+    or None when there is none or it is over ``max_bytes``."""
+    for warc in warcs:
+        with warc.open("rb") as f:
+            for record in ArchiveIterator(f):
+                if record.rec_type != "response":
+                    continue
+                if record.rec_headers.get_header("WARC-Target-URI") != url:
+                    continue
+                data = record.content_stream().read(max_bytes + 1)
+                if len(data) <= max_bytes:
+                    return bytes(data)
+    return None

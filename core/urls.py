@@ -1,4 +1,6 @@
-"""One spelling per page: the URL the crawler fetches, dedupes and journals.
+"""URL identity: one spelling per page, and whether a host lies under a listed name.
+
+``canonical`` is the URL the crawler fetches, dedupes and journals.
 
 Two links that differ only in fragment, tracking parameters, default port,
 case of scheme or host, query order or percent-encoding case name the same
@@ -8,6 +10,7 @@ page, so they canonicalise to the same string and the page is fetched once.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
@@ -57,4 +60,9 @@ def canonical(url: str) -> str | None:
         return None
 
 
-__all__ = ["canonical"]
+def host_in(host: str, names: Iterable[str]) -> bool:
+    """Whether ``host`` is one of ``names`` or a subdomain of one (``a.b.org`` is in ``b.org``)."""
+    return any(host == n or host.endswith("." + n) for n in names)
+
+
+__all__ = ["canonical", "host_in"]

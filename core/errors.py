@@ -1,7 +1,7 @@
 """The one error hierarchy of stepdr.
 
 Every error a user can cause is a ``StepdrError`` whose message names what is
-wrong, in one line, so the CLI can print it and exit non-zero::
+wrong, in one line, so a command line can print it and exit non-zero::
 
     StepdrError
      ├── ConfigError          domains.yaml (or another config) is missing or malformed
@@ -10,7 +10,12 @@ wrong, in one line, so the CLI can print it and exit non-zero::
      ├── WarcError            a WARC file is unreadable or holds no usable records
      ├── IndexNotFoundError   no published index version in the data dir
      ├── IndexCorruptError    an index version fails its consistency checks
-     └── QueryError           an empty, oversized or otherwise unusable query
+     ├── QueryError           an empty, oversized or otherwise unusable query
+     ├── ApiError             an HTTP request the search server refuses (status, code)
+     ├── TaskFormatError      a task or rubric file that cannot be read
+     └── AgentError           the research agent cannot go on
+          ├── ModelError      a model cannot be loaded or fails to answer
+          └── TrajectoryError a run directory cannot be resumed
 """
 
 from __future__ import annotations
@@ -45,4 +50,29 @@ class IndexCorruptError(StepdrError):
 
 
 class QueryError(StepdrError):
+    pass
+
+
+class ApiError(StepdrError):
+    """A request the HTTP server answers with ``status`` and a JSON error ``code``."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class TaskFormatError(StepdrError):
+    """A task file that cannot be read as tasks with rubrics."""
+
+
+class AgentError(StepdrError):
+    pass
+
+
+class ModelError(AgentError):
+    pass
+
+
+class TrajectoryError(AgentError):
     pass

@@ -1,0 +1,132 @@
+"""One index version opened for reading: its manifest, passages, BM25 and dense indexes.
+
+``Version.open`` is the one place a version is opened and its counts checked (the store,
+BM25 and FAISS must hold as many passages as the manifest says); a version that fails is
+never served.  A ``Version`` is what the ranking pipeline retrieves from (it implements
+``stepdr.rank.pipeline.Retrieval``); its methods are safe to call from many threads.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from stepdr.core.errors import IndexCorruptError
+
+from .bm25 import BM25Index
+from .dense import DenseIndex
+from .embed import Embedder
+from .records import Passage
+from .store import PassageStore
+from .versions import read_manifest
+
+
+def check_counts(version: Path, manifest: dict[str, Any], counts: dict[str, int | None]) -> None:
+    expected = manifest["passages"]
+    wrong = {k: v for k, v in counts.items() if v is not None and v != expected}
+    if wrong:
+        detail = ", ".join(f"{k} {v}" for k, v in wrong.items())
+        raise IndexCorruptError(f"{version.name}: counts disagree (manifest {expected}, {detail})")
+
+
+class Version:
+    def __init__(
+        self,
+        path: Path,
+        manifest: dict[str, Any],
+        store: PassageStore,
+        bm25: BM25Index,
+        dense: DenseIndex | None,
+    ) -> None:
+        self.path = path
+        self.manifest = manifest
+        self.store = store
+        self.bm25 = bm25
+        self.dense = dense
+        self._embedder: Embedder | None = None
+        self._load_lock = threading.Lock()
+        self._encode_lock = threading.Lock()  # one forward pass at a time
+        self._store_lock = threading.Lock()  # one SQLite connection, shared
+
+    @classmethod
+    def open(cls, path: Path, use_gpu: bool | None = None) -> Version:
+        """Open every part and check that the counts agree; IndexCorruptError if not."""
+        manifest = read_manifest(path)
+        try:
+            store = PassageStore(path)
+            bm25 = BM25Index(path)
+            counts: dict[str, int | None] = {"store": store.count(), "bm25": bm25.count()}
+            dense = None
+            if manifest.get("embedding"):
+                dense = DenseIndex(path, use_gpu=use_gpu)
+                counts["dense"] = dense.count()
+        except Exception as e:
+            raise IndexCorruptError(f"{path}: cannot open index ({e})") from None
+        check_counts(path, manifest, counts)
+        return cls(path, manifest, store, bm25, dense)
+
+    def close(self) -> None:
+        with self._store_lock:
+            self.store.close()
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def embedder(self) -> Embedder:
+        """The version's embedding model, loaded on first use."""
+        with self._load_lock:
+            if self._embedder is None:
+                from .embed import SentenceEmbedder
+
+                self._embedder = SentenceEmbedder(self.manifest["config"].get("model"))
+            return self._embedder
+
+    # -- Retrieval --------------------------------------------------------------------
+
+    @property
+    def has_dense(self) -> bool:
+        return self.dense is not None
+
+    def bm25_search(self, query: str, k: int) -> list[tuple[int, float]]:
+        return self.bm25.search(query, k)
+
+    def dense_search(self, queries: Sequence[str], k: int) -> list[list[tuple[int, float]]]:
+        """(passage id, cosine) candidates per query; [] per query without a dense index.
+
+        All queries are embedded in one call: per-call overhead dominates short texts.
+        """
+        if self.dense is None or not queries:
+            return [[] for _ in queries]
+        embedder = self.embedder
+        with self._encode_lock:
+            vecs = embedder.encode(list(queries))
+        return self.dense.search(vecs, k)
+
+    def passages(self, ids: Sequence[int]) -> dict[int, Passage]:
+        with self._store_lock:
+            return self.store.get_many(list(ids))
+
+    # -- pages and statistics ----------------------------------------------------------
+
+    def page(self, urls: Sequence[str]) -> list[Passage]:
+        """The passages of the first of ``urls`` the index holds, in order; [] if none."""
+        with self._store_lock:
+            for url in urls:
+                found = self.store.page(url)
+                if found:
+                    return found
+        return []
+
+    def stats(self) -> dict[str, object]:
+        with self._store_lock:
+            counts: dict[str, object] = dict(self.store.stats())
+            counts["tiers"] = self.store.tier_counts()
+        counts["version"] = self.name
+        counts["built"] = self.manifest.get("built")
+        counts["dense"] = self.dense is not None
+        counts["embedding_model"] = (self.manifest.get("embedding") or {}).get("model")
+        return counts
