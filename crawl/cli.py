@@ -99,7 +99,7 @@ def mirror_fetch(data_dir: Path, domains_file: Path | None, mirrors_dir: Path | 
     needed = packages_needed(domains, target)
     if needed:
         fetch_packages(needed, target, say=click.echo)
-    n = len(MirrorMap.from_domains(domains, target, strict=False).sites)
+    n = len(MirrorMap.from_domains(domains, target, strict=True).sites)
     click.echo(f"{n} mirrored site(s) ready under {target}")
 
 

@@ -24,7 +24,7 @@ def packages_needed(domains: DomainSet, mirrors_dir: Path) -> list[str]:
     for d in domains.mirrored():
         m = d.mirror
         assert m is not None
-        if m.package and m.locate(mirrors_dir) is None and m.package not in needed:
+        if m.package and d.mirror_root(mirrors_dir) is None and m.package not in needed:
             needed.append(m.package)
     return needed
 

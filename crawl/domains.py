@@ -31,8 +31,13 @@ class MirrorSpec:
     path: str
     package: str | None = None
 
-    def locate(self, mirrors_dir: Path) -> Path | None:
-        """The directory holding the copy, or None when it is not there."""
+    def locate(self, mirrors_dir: Path, holds: tuple[str, ...] = ()) -> Path | None:
+        """The directory holding the copy, or None when it is not there.
+
+        With ``holds`` (paths relative to the copy), a directory counts only when it holds
+        one of them: ``/usr/share/doc/sqlite3`` of the ``sqlite3`` package (a changelog)
+        is not the SQLite site of ``sqlite3-doc``.
+        """
         rel = self.path.lstrip("/")
         candidates = []
         if self.package:
@@ -42,12 +47,19 @@ class MirrorSpec:
             candidates.append(
                 Path(self.path) if Path(self.path).is_absolute() else mirrors_dir / rel
             )
-        return next((c for c in candidates if c.is_dir()), None)
+        return next((c for c in candidates if c.is_dir() and _holds(c, holds)), None)
 
     @property
     def local_url_prefix(self) -> str:
         """How the packaged copy links to itself (Debian rewrites some links to file://)."""
         return "file:///" + self.path.strip("/") + "/"
+
+
+def _holds(root: Path, files: tuple[str, ...]) -> bool:
+    """One of ``files`` is there; with none named, anything is (an empty copy is none)."""
+    if files:
+        return any((root / f).is_file() for f in files)
+    return next(root.iterdir(), None) is not None
 
 
 @dataclass(frozen=True)
@@ -77,6 +89,24 @@ class Domain:
     @property
     def base_url(self) -> str:
         return f"https://{self.domain}{self.path}"
+
+    def seed_files(self) -> tuple[str, ...]:
+        """Where the declared seed pages lie in a local copy of the scope (``index.html``
+        for a directory URL)."""
+        out = []
+        for seed in self.seeds:
+            path = urlsplit(seed).path or "/"
+            if not path.startswith(self.path):
+                continue
+            rel = path[len(self.path) :].lstrip("/")
+            out.append(rel + "index.html" if rel.endswith("/") or not rel else rel)
+        return tuple(out)
+
+    def mirror_root(self, mirrors_dir: Path) -> Path | None:
+        """The local copy of this scope, where one holds its seed pages; else None."""
+        if self.mirror is None:
+            return None
+        return self.mirror.locate(mirrors_dir, self.seed_files())
 
     def host_matches(self, host: str) -> bool:
         return host_in(host, (self.domain,))

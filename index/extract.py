@@ -4,6 +4,11 @@ trafilatura finds the main content and renders it as XML (headings, paragraphs,
 lists, tables, code); we walk that tree keeping the heading path, so every
 block knows which section it belongs to.  Definition lists (API docs) count as
 sections too: a ``<dt>`` is the heading of the ``<dd>`` that follows it.
+
+Code stays code.  trafilatura folds the white space of ``<pre>`` blocks (and drops
+private-use characters), so before it runs, their line breaks and spaces become ⏎ and
+␣, which no white-space rule touches, and the walk turns them back: a code block keeps
+its lines and indentation.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from .records import Block, ExtractedPage
 
 _WS = re.compile(r"\s+")
 _PILCROW = re.compile(r"\s*¶\s*$")
+_NL, _SP = "\u23ce", "\u2423"  # ⏎ and ␣: a line break and a space of a <pre>, hidden
+_PRE = re.compile(rb"<pre[\s>]", re.IGNORECASE)
 
 
 def _clean(text: str) -> str:
@@ -24,13 +31,47 @@ def _clean(text: str) -> str:
 
 
 def _text(el: etree._Element) -> str:
-    return _clean("".join(el.itertext()))
+    text = _clean("".join(el.itertext()))
+    return text.replace(_NL, " ").replace(_SP, " ") if _NL in text or _SP in text else text
+
+
+def _code(text: str) -> str:
+    """A hidden ``<pre>`` text as its lines again: trailing spaces and common indent off."""
+    lines = [line.rstrip() for line in text.replace(_SP, " ").split(_NL)]
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    indent = min((len(x) - len(x.lstrip(" ")) for x in lines if x.strip()), default=0)
+    return "\n".join(x[indent:] for x in lines)
+
+
+def _hide_pre(html: str | bytes) -> str | bytes:
+    """The page with each ``<pre>`` block's white space hidden (see the module doc)."""
+    raw = html.encode("utf-8") if isinstance(html, str) else html
+    if not _PRE.search(raw):
+        return html
+    from lxml import html as lhtml
+
+    try:
+        doc = lhtml.fromstring(raw)
+    except (etree.ParserError, ValueError):
+        return html
+    pres = doc.xpath("//pre")
+    if not pres:
+        return html
+    for pre in pres:
+        text = pre.text_content().replace("\r\n", "\n").expandtabs(4)
+        for child in list(pre):
+            pre.remove(child)
+        pre.text = text.replace(" ", _SP).replace("\n", _NL)
+    return bytes(lhtml.tostring(doc, encoding="utf-8"))
 
 
 def extract(html: str | bytes, url: str) -> ExtractedPage | None:
     """Extract the main text of a page; None when the page has none."""
     xml = trafilatura.extract(
-        html,
+        _hide_pre(html),
         url=url,
         output_format="xml",
         include_tables=True,
@@ -114,8 +155,9 @@ def _walk(el: etree._Element, heads: list[tuple[int, str]], out: list[Block]) ->
         elif tag == "table":
             rows = [" | ".join(_text(c) for c in row) for row in child.iter("row")]
             _emit(out, "table", "\n".join(r for r in rows if r.strip(" |")), heads)
-        elif tag in ("code", "quote"):
-            _emit(out, "code", _text(child), heads)
+        elif tag in ("code", "quote") or (tag == "p" and _NL in "".join(child.itertext())):
+            raw = "".join(child.itertext())
+            _emit(out, "code", _code(raw) if _NL in raw else _text(child), heads)
         elif tag == "p":
             _emit(out, "paragraph", _text(child), heads)
         elif len(child):

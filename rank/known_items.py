@@ -124,8 +124,7 @@ def generate(
     by_site: dict[str, list[tuple[str, str, str]]] = {}
     pages_of: defaultdict[str, set[str]] = defaultdict(set)
     for d in domains.mirrored():
-        assert d.mirror is not None
-        root = d.mirror.locate(mirrors_dir)
+        root = d.mirror_root(mirrors_dir)
         if root is None:
             continue
         items = site_items(d, root)

@@ -46,14 +46,14 @@ def rank_options(f: F) -> F:
             type=click.IntRange(0),
             default=2,
             show_default=True,
-            help="Passages of one page in a result list (0: no cap).",
+            help="Passages of one page before others (more come after; 0: no cap).",
         ),
         click.option(
             "--per-domain",
             type=click.IntRange(0),
             default=5,
             show_default=True,
-            help="Passages of one domain in a result list (0: no cap).",
+            help="Passages of one domain before others (more come after; 0: no cap).",
         ),
         click.option(
             "--cross-encoder",

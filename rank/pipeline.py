@@ -40,8 +40,8 @@ class RankConfig:
     authority_weight: float = 0.3  # β: 0 turns the prior off
     depth: int = 50  # candidates taken from each retriever (at least topk)
     min_cosine: float = 0.25  # dense candidates below it are unrelated, not "less relevant"
-    per_page: int = 2  # passages of one page in one list (0: no cap)
-    per_domain: int = 5  # passages of one domain in one list (0: no cap)
+    per_page: int = 2  # passages of one page before others are demoted (0: no cap)
+    per_domain: int = 5  # passages of one domain before others are demoted (0: no cap)
     cross_encoder: str | None = None  # local CrossEncoder directory
     cross_depth: int = 50  # fused candidates the cross-encoder rescores
 
@@ -172,23 +172,28 @@ def rank_batch(
 def diversify(
     ranked: Sequence[tuple[Passage, Scores]], limit: int, per_page: int, per_domain: int
 ) -> list[Ranked]:
-    """The first ``limit`` passages, skipping repeated text and over-cap pages or domains."""
+    """The first ``limit`` passages, repeated text dropped, and diversity by demotion:
+    a passage past its page's or domain's cap moves below every passage within the caps,
+    in its own order, so a list is only short when the candidates run out."""
     seen: set[str] = set()
     pages: Counter[str] = Counter()
     domains: Counter[str] = Counter()
     out: list[Ranked] = []
+    demoted: list[Ranked] = []
     for p, scores in ranked:
-        if per_page and pages[p.url] >= per_page:
-            continue
-        if per_domain and domains[p.domain] >= per_domain:
-            continue
         key = same_text_key(p.text)
         if key in seen:
             continue
         seen.add(key)
+        over = (per_page and pages[p.url] >= per_page) or (
+            per_domain and domains[p.domain] >= per_domain
+        )
+        if over:
+            demoted.append(Ranked(p, scores))
+            continue
         pages[p.url] += 1
         domains[p.domain] += 1
         out.append(Ranked(p, scores))
         if len(out) == limit:
             break
-    return out
+    return (out + demoted)[:limit]

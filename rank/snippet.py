@@ -9,8 +9,18 @@ from stepdr.index.bm25 import query_terms
 _WORD = re.compile(r"\w+")
 
 
+def tidy(text: str) -> str:
+    """Runs of spaces folded within each line; line breaks and indentation kept (code)."""
+    lines = []
+    for line in text.strip("\n").splitlines():
+        if line.strip():
+            indent = line[: len(line) - len(line.lstrip())].replace("\t", "    ")
+            lines.append(indent + " ".join(line.split()))
+    return "\n".join(lines)
+
+
 def snippet(text: str, query: str, width: int = 240) -> str:
-    flat = " ".join(text.split())
+    flat = tidy(text)
     if len(flat) <= width:
         return flat
     terms = {t for t in query_terms(query) if len(t) > 1}

@@ -50,3 +50,20 @@ def test_chunker_properties(blocks: list[Block], limits: tuple[int, int]) -> Non
             if other is not None and other.headings == small.headings:
                 assert _words(other.text) + _words(small.text) > max_words
     assert chunk_blocks(blocks, min_words, max_words) == chunks, "deterministic"
+
+
+_LINE = st.tuples(st.sampled_from(["", "    ", "        "]), st.lists(_WORD, max_size=10))
+_CODE = st.lists(_LINE.map(lambda t: t[0] + " ".join(t[1])), min_size=1, max_size=40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(lines=_CODE, limits=_LIMITS)
+def test_code_keeps_its_lines(lines: list[str], limits: tuple[int, int]) -> None:
+    min_words, max_words = limits
+    code = "\n".join(lines)
+    chunks = chunk_blocks([Block("code", code, ("A",))], min_words, max_words)
+    assert all(_words(c.text) <= max_words for c in chunks), "upper limit held"
+    assert "".join(_glyphs(c.text) for c in chunks) == _glyphs(code)
+    if all(_words(line) <= max_words for line in lines):  # no line had to be cut
+        shown = [x for c in chunks for x in c.text.split("\n") if x.strip()]
+        assert shown == [x for x in lines if x.strip()], "lines and indentation kept"

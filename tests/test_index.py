@@ -122,3 +122,36 @@ def test_pdf_chinese_and_duplicates(tmp_path: Path) -> None:
     zh = s.search("货币政策", 1)
     assert zh and zh[0].url == "https://gov.example.org/zh.html"
     assert s.index.store.page("https://gov.example.org/zh.html")[0].lang == "zh"
+
+
+CODE_PAGE = (
+    b"<!DOCTYPE html><html lang='en'><head><title>functools</title></head><body><main>"
+    b"<h1>functools</h1><p>The cache decorator memoizes a function: every call with the same "
+    b"arguments after the first returns the stored result without running the body again.</p>"
+    b"<p>For example:</p><div class='highlight'><pre><span class='nd'>@cache</span>\n"
+    b"<span class='k'>def</span> factorial(n):\n    return n * factorial(n-1) if n else 1\n\n"
+    b"&gt;&gt;&gt; factorial(10)\n3628800</pre></div>"
+    b"<p>The cache is threadsafe so the wrapped function can be used in multiple threads, "
+    b"and it never evicts old values, so it is smaller and faster than a bounded cache.</p>"
+    b"</main></body></html>"
+)
+FACTORIAL = "@cache\ndef factorial(n):\n    return n * factorial(n-1) if n else 1"
+
+
+def test_code_stays_code_in_passages_snippets_and_open(tmp_path: Path) -> None:
+    from stepdr.index.extract import extract
+
+    page = extract(CODE_PAGE, "https://docs.example.org/functools.html")
+    assert page is not None
+    (code,) = [b for b in page.blocks if b.kind == "code"]
+    assert code.text == FACTORIAL + "\n\n>>> factorial(10)\n3628800"
+    warc = write_warc(tmp_path / "code.warc.gz", {
+        "https://docs.example.org/functools.html": ("text/html", CODE_PAGE),
+    })  # fmt: skip
+    data = tmp_path / "data"
+    build_index(BuildConfig(data, warcs=(warc,), workers=1, dense=False, min_words=5), DOMAINS)
+    s = Surfer.open(data)
+    (hit,) = s.search("factorial recursive", 1)  # code stays searchable
+    assert FACTORIAL in hit.content and FACTORIAL in hit.snippet
+    (opened,) = s.batch_open(["https://docs.example.org/functools.html"])
+    assert opened.content is not None and FACTORIAL in opened.content

@@ -92,3 +92,33 @@ def test_missing_mirror_is_a_clear_error(tmp_path: Path) -> None:
     )  # fmt: skip
     with pytest.raises(MirrorError, match="example-doc"):
         MirrorMap.from_domains(load_domains(domains), tmp_path / "nowhere")
+
+
+def test_a_mirror_is_found_only_where_it_holds_the_seed_page(tmp_path: Path) -> None:
+    # What a machine with the sqlite3 package (a changelog) but not sqlite3-doc has.
+    entry = {"domain": "www.example.org", "name": "x", "category": "docs", "tier": 1,
+             "seeds": ["https://www.example.org/index.html"],
+             "mirror": {"package": "example-doc", "path": "usr/share/doc/example"}}  # fmt: skip
+    domains = load_domains(write_domains(tmp_path / "d.yaml", [entry]))
+    mirrors = tmp_path / "mirrors"
+    changelog = mirrors / "example-doc" / "usr/share/doc/example"
+    changelog.mkdir(parents=True)
+    (changelog / "changelog.Debian.gz").write_bytes(b"")
+    (d,) = domains
+    assert d.seed_files() == ("index.html",)
+    assert d.mirror_root(mirrors) is None
+    with pytest.raises(MirrorError, match=r"www\.example\.org.*index\.html.*example-doc"):
+        MirrorMap.from_domains(domains, mirrors)
+    (changelog / "index.html").write_text("<html><title>Example</title></html>")
+    assert d.mirror_root(mirrors) == changelog
+    assert [s.root for s in MirrorMap.from_domains(domains, mirrors).sites] == [changelog.resolve()]
+
+
+def test_seed_files_of_a_path_scope() -> None:
+    from stepdr.crawl.domains_yaml import parse_domains
+
+    (d,) = parse_domains({"domains": [{
+        "domain": "docs.example.org", "path": "/3.11/", "name": "x", "category": "docs",
+        "tier": 1, "seeds": ["https://docs.example.org/3.11/", "https://docs.example.org/3.11/a/b.html"],
+    }]})  # fmt: skip
+    assert d.seed_files() == ("index.html", "a/b.html")

@@ -6,13 +6,14 @@ The index is ``tests/rankutil.py``'s corpus, built once per session (dense vecto
 from __future__ import annotations
 
 import threading
+from collections import Counter
 
 import pytest
 
 from stepdr.core.errors import QueryError
 from stepdr.rank import Surfer
 from stepdr.rank.pipeline import RankConfig, pipeline
-from stepdr.rank.results import MATCH_END, MATCH_START
+from stepdr.rank.results import MATCH_END, MATCH_START, SearchResult
 
 from .rankutil import BLOG, DOCS, GOV
 
@@ -42,15 +43,38 @@ def test_a_clearly_better_weak_source_still_wins(surfer: Surfer) -> None:
         assert hits[1].site == "gov.example.org" and hits[1].scores.factor == 1.0, config
 
 
+def _within_caps(hits: list[SearchResult], per_page: int, per_domain: int) -> list[SearchResult]:
+    """The head of a list that keeps the caps; checks that every later hit is demoted."""
+    pages: Counter[str] = Counter()
+    domains: Counter[str] = Counter()
+    head: list[SearchResult] = []
+    for h in hits:
+        over = (per_page and pages[h.url] >= per_page) or (
+            per_domain and domains[h.site] >= per_domain
+        )
+        if over:
+            continue
+        assert len(head) == hits.index(h), "a passage within the caps follows a demoted one"
+        pages[h.url] += 1
+        domains[h.site] += 1
+        head.append(h)
+    return head
+
+
 def test_per_page_and_per_domain_caps(surfer: Surfer) -> None:
     query = "tide tables harbour high low water"
     hits = surfer.search(query, 20, RankConfig(per_page=1, per_domain=2))
-    sites = [h.site for h in hits]
+    uncapped = surfer.search(query, 20, RankConfig(per_page=0, per_domain=0))
+    assert len(hits) == len(uncapped)  # demoted, never dropped
+    head = _within_caps(hits, per_page=1, per_domain=2)
+    sites = [h.site for h in head]
     assert sites.count("tides.example.org") == 2 and "wiki.example.net" in sites
-    assert len({h.url for h in hits}) == len(hits)
+    assert len({h.url for h in head}) == len(head)
+    assert len({h.passage_id for h in hits}) == len(hits)
     hits = surfer.search(query, 20, RankConfig(per_page=2, per_domain=0))
-    urls = [h.url for h in hits]
-    assert [urls.count(f"{DOCS}/port{i}.html") for i in range(4)] == [2, 2, 2, 2]
+    head_urls = [h.url for h in _within_caps(hits, per_page=2, per_domain=0)]
+    assert [head_urls.count(f"{DOCS}/port{i}.html") for i in range(4)] == [2, 2, 2, 2]
+    assert len(hits) > len(head_urls)  # each port page's third passage follows, demoted
     assert len({h.passage_id for h in hits}) == len(hits)
 
 

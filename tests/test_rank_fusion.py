@@ -106,11 +106,17 @@ def test_diversity_caps_per_page_and_domain_and_drops_repeats() -> None:
     ps.append(_p(200, "https://c.org/x", "c.org", "Text   number 0!"))  # a repeat of passage 0
     index = FakeIndex(ps)
     (rows,) = rank_batch(index, ["text"], RankConfig(per_page=2, per_domain=3), 20)
-    urls = [r.passage.url for r in rows]
+    head = rows[:6]  # the passages within the caps come first
+    urls = [r.passage.url for r in head]
     assert max(urls.count(u) for u in urls) <= 2
-    domains = [r.passage.domain for r in rows]
+    domains = [r.passage.domain for r in head]
     assert domains.count("a.org") == 3 and domains.count("b.org") == 3
     assert 200 not in [r.passage.id for r in rows]
+    # The rest are demoted, not dropped: the list is as long as the distinct candidates.
+    assert len(rows) == 12 and {r.passage.domain for r in rows[6:]} == {"a.org"}
+    assert [r.passage.id for r in rows[6:]] == sorted(r.passage.id for r in rows[6:])
+    (short,) = rank_batch(index, ["text"], RankConfig(per_page=2, per_domain=3), 4)
+    assert len(short) == 4 and [r.passage.id for r in short] == [r.passage.id for r in rows[:4]]
     (uncapped,) = rank_batch(index, ["text"], RankConfig(per_page=0, per_domain=0), 20)
     assert len(uncapped) == 12  # the repeat is never shown, caps or not
 
