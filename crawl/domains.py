@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from stepdr.core.errors import ConfigError
 from stepdr.core.urls import host_in
@@ -53,6 +53,32 @@ class MirrorSpec:
     def local_url_prefix(self) -> str:
         """How the packaged copy links to itself (Debian rewrites some links to file://)."""
         return "file:///" + self.path.strip("/") + "/"
+
+
+_INDEX_PAGE = re.compile(r"/index\.html?$")
+
+
+def _twin(host: str) -> str:
+    return host[4:] if host.startswith("www.") else "www." + host
+
+
+def _origins(domains: Iterable[Domain]) -> dict[str, tuple[str, str]]:
+    """Host -> (scheme, host) of its canonical spelling: seed hosts first, then entry
+    domains, then the www-twin of either (``sqlite.org`` for ``www.sqlite.org``)."""
+    out: dict[str, tuple[str, str]] = {}
+    entries = list(domains)
+    for d in entries:
+        for seed in d.seeds:
+            parts = urlsplit(seed)
+            if parts.hostname and parts.scheme in ("http", "https"):
+                out.setdefault(parts.hostname.lower(), (parts.scheme, parts.hostname.lower()))
+    for d in entries:
+        scheme = urlsplit(d.seeds[0]).scheme if d.seeds else "https"
+        twin = out.get(_twin(d.domain))
+        out.setdefault(d.domain, twin if twin else (scheme, d.domain))
+    for host, origin in list(out.items()):
+        out.setdefault(_twin(host), origin)
+    return out
 
 
 def _holds(root: Path, files: tuple[str, ...]) -> bool:
@@ -132,6 +158,7 @@ class DomainSet:
     domains: tuple[Domain, ...]
     source: str = "<memory>"
     _by_host: Mapping[str, tuple[Domain, ...]] = field(init=False, repr=False, compare=False)
+    _origins: Mapping[str, tuple[str, str]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Entries keyed by host, longest path first: match() looks up each suffix
@@ -140,6 +167,7 @@ class DomainSet:
         for d in sorted(self.domains, key=lambda d: -len(d.path)):
             by_host.setdefault(d.domain, []).append(d)
         object.__setattr__(self, "_by_host", {h: tuple(ds) for h, ds in by_host.items()})
+        object.__setattr__(self, "_origins", _origins(self.domains))
 
     def __len__(self) -> int:
         return len(self.domains)
@@ -160,6 +188,27 @@ class DomainSet:
                 if path.startswith(d.path) and d.patterns_admit(url):
                     return d
         return None
+
+    def canonical(self, url: str) -> str:
+        """The one spelling of a listed page, so it has one URL and one cite id.
+
+        A listed host takes the scheme its seeds use and the spelling they use (with or
+        without ``www.``), and a trailing ``index.html`` goes: ``http://sqlite.org/
+        index.html`` is ``https://www.sqlite.org/`` when the entry's seed is
+        ``https://www.sqlite.org/index.html``.  ``url`` is already canonical in the
+        sense of ``stepdr.core.urls.canonical``; URLs of unlisted hosts are unchanged.
+        """
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            return url
+        host = (parts.hostname or "").lower()
+        origin = self._origins.get(host)
+        if origin is None and self.match(url) is None:
+            return url
+        scheme, host = origin or (parts.scheme, host)
+        netloc = host if parts.port is None else f"{host}:{parts.port}"
+        path = _INDEX_PAGE.sub("/", parts.path or "/")
+        return urlunsplit((scheme, netloc, path, parts.query, ""))
 
     def authority(self, url: str) -> float:
         """The authority prior of ``url``: its most specific entry's, else unlisted."""

@@ -130,6 +130,8 @@ class CrawlSession:
     def admit(self, raw_url: str, depth: int, hops: int = 0) -> Link | None:
         """Put a discovered URL in the frontier; the Link when it is to be fetched now."""
         url = canonical(raw_url)
+        if url is not None:  # one spelling per listed page: its seeds' scheme and host
+            url = self.domains.canonical(url)
         if url is None or url in self.state.links:
             return None
         d = self.domains.match(url)

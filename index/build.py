@@ -49,11 +49,17 @@ class BuildConfig:
     @property
     def settings(self) -> dict[str, Any]:
         return {
+            # Raised when what a build makes of the same WARCs changes (URL spelling,
+            # code blocks), so an up-to-date check never keeps an index of the old kind.
+            "pipeline": PIPELINE_VERSION,
             "min_words": self.min_words,
             "max_words": self.max_words,
             "dense": self.dense,
             "model": self.model,
         }
+
+
+PIPELINE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -159,7 +165,7 @@ def build_index(
         m = read_manifest(live)
         if m.get("sources") == sources and m.get("config") == config.settings:
             return BuildResult(live, m["pages"], m["passages"], m["failed_pages"], skipped=True)
-    refs = latest_pages(warcs)
+    refs = latest_pages(warcs, domains.canonical)
     if not refs:
         raise WarcError(f"no HTML or PDF pages found in {len(warcs)} WARC file(s)")
     say(f"extracting {len(refs)} pages from {len(warcs)} WARC file(s)")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import gzip
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
@@ -73,11 +74,19 @@ def scan(warc: Path) -> list[PageRef]:
     return refs
 
 
-def latest_pages(warcs: Iterable[Path]) -> list[PageRef]:
-    """The latest copy of each URL across all files (ties: the later file wins)."""
+def latest_pages(
+    warcs: Iterable[Path], canon: Callable[[str], str] | None = None
+) -> list[PageRef]:
+    """The latest copy of each page across all files (ties: the later file wins).
+
+    ``canon`` gives each URL its one spelling (``DomainSet.canonical``), so the http and
+    https copies of a page, or its ``www.`` and bare-host copies, are one page.
+    """
     latest: dict[str, PageRef] = {}
     for w in warcs:
         for ref in scan(w):
+            if canon is not None:
+                ref = replace(ref, url=canon(ref.url))
             prev = latest.get(ref.url)
             if prev is None or ref.fetched >= prev.fetched:
                 latest[ref.url] = ref

@@ -127,7 +127,8 @@ def generate(
         root = d.mirror_root(mirrors_dir)
         if root is None:
             continue
-        items = site_items(d, root)
+        # Judged under the one spelling the index stores pages by.
+        items = [(kind, q, domains.canonical(url)) for kind, q, url in site_items(d, root)]
         if items:
             by_site[d.key] = items
         for _, query, url in items:
