@@ -74,9 +74,7 @@ def scan(warc: Path) -> list[PageRef]:
     return refs
 
 
-def latest_pages(
-    warcs: Iterable[Path], canon: Callable[[str], str] | None = None
-) -> list[PageRef]:
+def latest_pages(warcs: Iterable[Path], canon: Callable[[str], str] | None = None) -> list[PageRef]:
     """The latest copy of each page across all files (ties: the later file wins).
 
     ``canon`` gives each URL its one spelling (``DomainSet.canonical``), so the http and
