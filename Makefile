@@ -12,7 +12,7 @@ TORCH  ?= torch==2.13.0
 
 GOLD_PKG ?= newspaper4k==0.9.6
 
-.PHONY: install mirrors gold sandbox demo test lint fmt clean
+.PHONY: install mirrors gold sandbox demo test lint fmt clean wheel-check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -65,7 +65,11 @@ fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: mirrors gold sandbox lint
+# The wheel as an agent installs it, used from another folder (its data files included).
+wheel-check: $(STAMP)
+	VENV=$(VENV) bash .ci/wheel-check
+
+test: mirrors gold sandbox lint wheel-check
 	STEPDR_REQUIRE_MIRRORS=1 STEPDR_TEST_MIRRORS=$(abspath $(DATA))/mirrors \
 		STEPDR_TEST_GOLD=$(abspath $(DATA))/gold $(BIN)/pytest
 

@@ -24,18 +24,6 @@ class StepdrGroup(click.Group):
             raise click.ClickException(str(e)) from None
 
 
-_SOURCE_DOMAINS = Path(__file__).resolve().parent.parent / "domains.yaml"
-
-
-def default_domains_file() -> Path:
-    """./domains.yaml when present, else the list shipped with stepdr."""
-    env = os.environ.get("STEPDR_DOMAINS")
-    if env:
-        return Path(env)
-    local = Path("domains.yaml")
-    return local if local.is_file() else _SOURCE_DOMAINS
-
-
 _DATA: dict[str, Any] = {
     "type": click.Path(file_okay=False, path_type=Path),
     "default": lambda: os.environ.get("STEPDR_DATA", "data"),

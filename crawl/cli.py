@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from stepdr.core.cli import data_option, default_domains_file, domains_option, mirrors_option
+from stepdr.core.cli import data_option, domains_option, mirrors_option
 
 from .domains_cli import domains
-from .domains_yaml import load_domains
+from .domains_yaml import default_domains_file, load_domains
 from .mirror import MirrorMap, MirrorServer
 
 
@@ -94,7 +94,7 @@ def mirror_fetch(data_dir: Path, domains_file: Path | None, mirrors_dir: Path | 
     """Unpack the Debian packages that hold the declared mirrors (skips ones present)."""
     from .debian import fetch_packages, packages_needed
 
-    domains = load_domains(domains_file or default_domains_file())
+    domains = load_domains(domains_file)
     target = mirrors_dir or data_dir / "mirrors"
     needed = packages_needed(domains, target)
     if needed:
@@ -113,7 +113,7 @@ def mirror_serve(
     data_dir: Path, domains_file: Path | None, mirrors_dir: Path | None, host: str, port: int
 ) -> None:
     """Serve the mirrors over HTTP (as a proxy: `curl -x http://HOST:PORT URL`)."""
-    domains = load_domains(domains_file or default_domains_file())
+    domains = load_domains(domains_file)
     mm = MirrorMap.from_domains(domains, mirrors_dir or data_dir / "mirrors", strict=False)
     server = MirrorServer(mm, host, port)
     for s in mm.sites:

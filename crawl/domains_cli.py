@@ -9,12 +9,12 @@ from pathlib import Path
 
 import click
 
-from stepdr.core.cli import default_domains_file, domains_option
+from stepdr.core.cli import domains_option
 
 from .authority import TIERS
 from .domains import Domain
 from .domains_check import check_file, count_registrable
-from .domains_yaml import load_domains
+from .domains_yaml import default_domains_file, load_domains
 
 
 @click.group()
@@ -71,7 +71,7 @@ def list_(
         wanted.append(lambda d: d.lang == lang)
     if region is not None:
         wanted.append(lambda d: d.region == region)
-    listed = load_domains(domains_file or default_domains_file())
+    listed = load_domains(domains_file)
     picked = [d for d in listed if all(w(d) for w in wanted)]
     if as_json:
         click.echo(json.dumps([_as_dict(d) for d in picked], ensure_ascii=False, indent=2))
@@ -88,7 +88,7 @@ def list_(
 @click.option("--json", "as_json", is_flag=True, help="One JSON object, for scripts.")
 def stats_(domains_file: Path | None, as_json: bool) -> None:
     """Count the entries by category, tier, lang and region."""
-    listed = load_domains(domains_file or default_domains_file())
+    listed = load_domains(domains_file)
     counts = {
         "category": Counter(d.category for d in listed),
         "tier": Counter(str(d.tier) for d in listed),

@@ -6,9 +6,11 @@ Both read through here, so they never disagree on what is valid.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -186,9 +188,24 @@ def _parse_mirror(value: Any, fail: Callable[[str, str], None]) -> MirrorSpec | 
     return MirrorSpec(path=value["path"], package=str(package) if package else None)
 
 
-def load_domains(path: str | Path) -> DomainSet:
-    """Read and validate a domains file; raise ConfigError naming entry and field."""
-    p = Path(path)
+def shipped_domains_file() -> Path:
+    """The domain list installed with stepdr (``stepdr/crawl/domains.yaml``)."""
+    return Path(str(resources.files("stepdr.crawl").joinpath("domains.yaml")))
+
+
+def default_domains_file() -> Path:
+    """$STEPDR_DOMAINS, else ./domains.yaml when present, else the list shipped with stepdr."""
+    env = os.environ.get("STEPDR_DOMAINS")
+    if env:
+        return Path(env)
+    local = Path("domains.yaml")
+    return local if local.is_file() else shipped_domains_file()
+
+
+def load_domains(path: str | Path | None = None) -> DomainSet:
+    """Read and validate a domains file (None: ``default_domains_file()``); raise
+    ConfigError naming entry and field."""
+    p = Path(path) if path is not None else default_domains_file()
     return parse_domains(read_domains_yaml(p), str(p))
 
 

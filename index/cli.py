@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from stepdr.core.cli import data_option, default_domains_file, domains_option
+from stepdr.core.cli import data_option, domains_option
 from stepdr.crawl.domains_yaml import load_domains
 
 from .versions import IndexDir, read_manifest
@@ -69,7 +69,7 @@ def build(
     """
     from .build import BuildConfig, build_index
 
-    domains = load_domains(domains_file or default_domains_file())
+    domains = load_domains(domains_file)
     if min_words > max_words:
         raise click.BadParameter("--min-words must not exceed --max-words")
     config = BuildConfig(

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from stepdr.core.cli import data_option, default_domains_file, domains_option, mirrors_option
+from stepdr.core.cli import data_option, domains_option, mirrors_option
 
 from .options import pop_rank_config, rank_options
 
@@ -133,7 +133,7 @@ def _known_items(
     from .evaluate import EvalSet
     from .known_items import generate, write_beir
 
-    domains = load_domains(domains_file or default_domains_file())
+    domains = load_domains(domains_file)
     items = generate(domains, mirrors_dir or data_dir / "mirrors", per_site)
     if not items:
         raise ConfigError("no Sphinx inventory (objects.inv) in any mirror: nothing to evaluate")
