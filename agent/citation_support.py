@@ -92,7 +92,7 @@ class SupportResult:
 
 def report_body(markdown: str) -> str:
     """The answer text: without the title line, the references and the closing notes."""
-    body = markdown.split("\n## References", 1)[0]
+    body = re.split(r"\n## (?:References|Sources consulted)", markdown, maxsplit=1)[0]
     lines = body.splitlines()
     if lines and lines[0].startswith("# "):
         lines = lines[1:]

@@ -97,18 +97,19 @@ def render_report(
 ) -> Report:
     head = f"# {' '.join(question.split())}\n"
     if answer is None:
-        consulted = "\n".join(
-            f"- [{s.title or s.url}]({s.url}) — {s.site} · {tier_label(s)}"
-            for s in sources.values()
-        )
         body = f"_No answer: the run stopped ({status.value}): {reason}._\n"
-        if consulted:
-            body += f"\n## Sources consulted\n\n{consulted}\n"
+        if sources:
+            body += f"\n{consulted(sources)}\n"
         return Report(f"{head}\n{body}", (), ())
     resolved = resolve_citations(answer.strip(), sources)
     parts = [head, resolved.markdown, ""]
     if resolved.cited:
         parts += [references(resolved.cited), ""]
+    else:
+        # A reader must still be able to check it: say so, and show what the run read.
+        parts.append("_This report cites no source: none of its claims is tied to one._\n")
+        if sources:
+            parts += [consulted(sources), ""]
     if resolved.removed:
         parts.append(
             f"_{len(resolved.removed)} citation(s) removed, pointing at nothing this run "
@@ -117,6 +118,14 @@ def render_report(
     if status is not ExitStatus.ANSWERED:
         parts.append(f"_Answer written early ({status.value}): {reason}._\n")
     return Report("\n".join(parts), resolved.cited, resolved.removed)
+
+
+def consulted(sources: Mapping[str, Source]) -> str:
+    """The pages the run retrieved, for a report that cites none of them."""
+    lines = [
+        f"- [{s.title or s.url}]({s.url}) — {s.site} · {tier_label(s)}" for s in sources.values()
+    ]
+    return "## Sources consulted\n\n" + "\n".join(lines)
 
 
 def write_report(run_dir: Path, report: Report, name: str = "report.md") -> Path:

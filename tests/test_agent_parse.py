@@ -162,3 +162,15 @@ def test_numbers_the_model_wrote_itself_are_not_references() -> None:
     assert "print(xs [4])" in r.markdown and r.markdown.endswith("Done [2].")
     assert r.removed == ("[1]", "[3]", "[7]")
     assert [s.cite_id for s in r.cited] == ["web_11111111", "web_22222222"]
+
+
+def test_a_report_without_citations_says_so_and_lists_what_was_read() -> None:
+    r = render_report(
+        "Q?", "Plain prose with no citation at all.", SOURCES, ExitStatus.ANSWERED, ""
+    )
+    assert "_This report cites no source: none of its claims is tied to one._" in r.markdown
+    assert "## Sources consulted" in r.markdown and "## References" not in r.markdown
+    assert "- [A page](https://a.example/x) — a.example · tier 1, primary/official" in r.markdown
+    assert r.cited == ()
+    cited = render_report("Q?", "X \\cite{web_11111111}.", SOURCES, ExitStatus.ANSWERED, "")
+    assert "cites no source" not in cited.markdown and "Sources consulted" not in cited.markdown
