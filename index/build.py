@@ -137,6 +137,8 @@ def _embed(
         "normalized": True,
         "max_tokens": embedder.max_tokens,
         "backend": backend,
+        # None: every language; ranking leaves other languages' queries to BM25.
+        "languages": embedder.languages,
     }
     return (ids, vecs), meta, computed
 

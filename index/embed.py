@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from stepdr.core.errors import ConfigError
 
+from .languages import card_languages
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -31,6 +33,11 @@ class Embedder(Protocol):
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """float32 rows of unit length, one per text, in input order."""
         ...
+
+
+def model_languages(name: str | None) -> tuple[str, ...] | None:
+    """The languages the model's card names; None when it covers all (or says nothing)."""
+    return card_languages(resolve_model(name)[1])
 
 
 def resolve_model(name: str | None) -> tuple[str, Path]:
@@ -73,6 +80,7 @@ class SentenceEmbedder:
 
         transformers.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
         self.name, path = resolve_model(model)
+        self.languages = card_languages(path)
         self.device = pick_device(device)
         self.batch_size = batch_size if self.device == "cpu" else max(batch_size, 256)
         st: Any = SentenceTransformer(str(path), device=self.device)

@@ -8,16 +8,18 @@ never served.  A ``Version`` is what the ranking pipeline retrieves from (it imp
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from stepdr.core.errors import IndexCorruptError
+from stepdr.core.errors import IndexCorruptError, StepdrError
 
 from .bm25 import BM25Index
 from .dense import DenseIndex
-from .embed import Embedder
+from .embed import Embedder, model_languages
+from .languages import covers
 from .records import Passage
 from .store import PassageStore
 from .versions import read_manifest
@@ -90,6 +92,21 @@ class Version:
     @property
     def has_dense(self) -> bool:
         return self.dense is not None
+
+    def dense_covers(self, query: str) -> bool:
+        """Whether the version's embedding model knows the query's language."""
+        return covers(self.dense_languages, query)
+
+    @functools.cached_property
+    def dense_languages(self) -> tuple[str, ...] | None:
+        emb = self.manifest.get("embedding") or {}
+        if "languages" in emb:
+            langs = emb["languages"]
+            return None if langs is None else tuple(langs)
+        try:  # a version built before manifests named them: ask the model's card
+            return model_languages(self.manifest["config"].get("model"))
+        except StepdrError:
+            return None
 
     def bm25_search(self, query: str, k: int) -> list[tuple[int, float]]:
         return self.bm25.search(query, k)

@@ -93,6 +93,10 @@ class Retrieval(Protocol):
     @property
     def has_dense(self) -> bool: ...
 
+    def dense_covers(self, query: str) -> bool:
+        """Whether the dense model knows the query's language (else BM25 alone)."""
+        ...
+
     def bm25_search(self, query: str, k: int) -> list[tuple[int, float]]: ...
 
     def dense_search(self, queries: Sequence[str], k: int) -> list[list[tuple[int, float]]]: ...
@@ -134,10 +138,12 @@ def rank_batch(
     k = max(config.depth, depth)
     use_dense = config.dense and index.has_dense
     live = [i for i, w in enumerate(words) if w]  # no words: nothing to look for
+    # A language the embedding model never saw would rank by noise: BM25 answers alone.
+    embed = [i for i in live if index.dense_covers(texts[i])] if config.bm25 else live
     dense_lists: dict[int, list[tuple[int, float]]] = {}
-    if use_dense and live:
-        found = index.dense_search([texts[i][:DENSE_CHARS] for i in live], k)
-        dense_lists = dict(zip(live, found, strict=True))
+    if use_dense and embed:
+        found = index.dense_search([texts[i][:DENSE_CHARS] for i in embed], k)
+        dense_lists = dict(zip(embed, found, strict=True))
     out: list[list[Ranked]] = []
     for i, text in enumerate(texts):
         if not words[i]:
@@ -146,7 +152,7 @@ def rank_batch(
         lists: dict[str, list[tuple[int, float]]] = {}
         if config.bm25:
             lists["bm25"] = index.bm25_search(" ".join(words[i]), k)
-        if use_dense:
+        if use_dense and i in dense_lists:
             lists["dense"] = [(pid, c) for pid, c in dense_lists[i] if c >= config.min_cosine]
         ids = list(dict.fromkeys(pid for hits in lists.values() for pid, _ in hits))
         passages = index.passages(ids)

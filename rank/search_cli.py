@@ -11,6 +11,7 @@ import click
 from stepdr.core.cli import data_option
 
 from .options import pop_rank_config, rank_options
+from .pages import url_variants
 from .results import Scores
 
 
@@ -20,9 +21,20 @@ from .results import Scores
 @click.option("-k", "topk", type=click.IntRange(1, 100), default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object with all results.")
 @click.option("--explain", is_flag=True, help="Show every stage's score behind each hit.")
+@click.option(
+    "--expect",
+    metavar="URL",
+    help="Say where the page at URL ranks (the demo checks its own answers with it).",
+)
 @rank_options
 def search(
-    data_dir: Path, query: str, topk: int, as_json: bool, explain: bool, **rank: Any
+    data_dir: Path,
+    query: str,
+    topk: int,
+    as_json: bool,
+    explain: bool,
+    expect: str | None,
+    **rank: Any,
 ) -> None:
     """Search the live index; print ranked passages with URL, title, site and snippet.
 
@@ -33,12 +45,21 @@ def search(
 
     config = pop_rank_config(rank)
     results = Surfer.open(data_dir, config).search(query, topk)
+    urls = list(dict.fromkeys(r.url for r in results))
+    rank_of = (
+        None
+        if expect is None
+        else next((i for i, u in enumerate(urls, 1) if u in url_variants(expect)), None)
+    )
     if as_json:
         rows = [r.to_dict() for r in results]
         if not explain:
             for row in rows:
                 row.pop("scores")
-        click.echo(json.dumps({"query": query, "results": rows}, ensure_ascii=False, indent=2))
+        out: dict[str, Any] = {"query": query, "results": rows}
+        if expect is not None:
+            out["expected"] = {"url": expect, "page_rank": rank_of}
+        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
         return
     if not results:
         click.echo("no results")
@@ -47,9 +68,19 @@ def search(
         click.echo(f"    {r.url}")
         if r.headings:
             click.echo(f"    § {' › '.join(r.headings[-2:])}")
-        click.echo(f"    {r.snippet}")
+        click.echo("    " + r.snippet.replace("\n", "\n    "))
         if explain:
             click.echo(f"    {explain_line(r.scores)}")
+    if expect is not None:
+        click.echo(expectation(expect, rank_of, len(urls)))
+
+
+def expectation(url: str, rank: int | None, pages: int) -> str:
+    """Where the expected page came: first, at a later page rank, or not at all."""
+    if rank == 1:
+        return click.style(f"expected page first: {url}", fg="green")
+    where = f"page {rank} of {pages}" if rank else f"not among the {pages} pages shown"
+    return click.style(f"expected page NOT first ({where}): {url}", fg="red")
 
 
 def explain_line(s: Scores) -> str:

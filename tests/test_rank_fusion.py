@@ -91,6 +91,9 @@ class FakeIndex:
     def bm25_search(self, query: str, k: int) -> list[tuple[int, float]]:
         return [(pid, 10.0 - i * 0.1) for i, pid in enumerate(sorted(self.by_id))][:k]
 
+    def dense_covers(self, query: str) -> bool:
+        return True
+
     def dense_search(self, queries: Sequence[str], k: int) -> list[list[tuple[int, float]]]:
         self.encode_calls += 1
         return [[(pid, 0.9 - i * 0.01) for i, pid in enumerate(sorted(self.by_id))][:k]
