@@ -43,12 +43,23 @@ sandbox:
 	@command -v bwrap >/dev/null && command -v tmux >/dev/null || \
 		{ apt-get update -q && apt-get install -y -q bubblewrap tmux; }
 
+# Each demo question with the page that answers it; every one of them is in the demo's
+# budgeted crawl (a budget keeps each site's first pages breadth first), and the demo
+# says whether that page came first.
+DEMO_QUERIES := \
+	"What does the maxsize argument of functools.lru_cache control?|https://docs.python.org/3.11/library/functools.html" \
+	"How should I report a bug in PostgreSQL?|https://www.postgresql.org/docs/15/bug-reporting.html" \
+	"Which SQLite result code means the database is locked?|https://www.sqlite.org/rescode.html" \
+	"How do I run raw SQL queries in Django?|https://docs.djangoproject.com/en/3.2/topics/db/sql.html" \
+	"How does AutoThrottle adjust the download delay?|https://docs.scrapy.org/en/2.8/topics/autothrottle.html"
+
 demo: mirrors sandbox
 	$(BIN)/stepdr-index crawl --data $(DATA) --offline --budget $(BUDGET) --quiet
 	$(BIN)/stepdr-index build --data $(DATA)
 	$(BIN)/stepdr-index stats --data $(DATA)
-	@for q in "lru_cache maxsize" "VACUUM FULL locks the table" "sqlite write-ahead log checkpoint"; do \
-		echo; echo "=== $$q"; $(BIN)/stepdr-index search --data $(DATA) -k 3 "$$q"; done
+	@for pair in $(DEMO_QUERIES); do \
+		q="$${pair%%|*}"; url="$${pair#*|}"; \
+		echo; echo "=== $$q"; $(BIN)/stepdr-index search --data $(DATA) -k 3 --expect "$$url" "$$q"; done
 	$(BIN)/stepdr-agent run --index $(DATA) --max-steps 4 --max-new-tokens 384 --max-time 300 \
 		--max-context 8192 "What does the maxsize argument of functools.lru_cache control?"
 

@@ -52,3 +52,28 @@ def test_servers_listen_on_loopback_only(corpus: Path) -> None:
     assert r.exit_code != 0 and "loopback only" in r.output
     r = run("mcp", "--data", str(corpus), "--transport", "http", "--host", "192.168.1.5")
     assert r.exit_code != 0 and "loopback only" in r.output
+
+
+def test_search_says_where_the_expected_page_ranks(corpus: Path) -> None:
+    first = run(
+        "search", "--data", str(corpus), "cod stocks recovered", "--expect", f"{GOV}/cod.html"
+    )
+    assert first.exit_code == 0 and f"expected page first: {GOV}/cod.html" in first.output
+    # Any spelling of the URL names the page.
+    http = run(
+        "search",
+        "--data",
+        str(corpus),
+        "cod stocks",
+        "--expect",
+        "http://gov.example.org/cod.html#x",
+    )
+    assert "expected page first" in http.output
+    later = run(
+        "search", "--data", str(corpus), "tide tables", "-k", "3", "--expect", f"{GOV}/cod.html"
+    )
+    assert "expected page NOT first (not among the" in later.output
+    out = run(
+        "search", "--data", str(corpus), "cod stocks", "--json", "--expect", f"{GOV}/cod.html"
+    )
+    assert json.loads(out.output)["expected"] == {"url": f"{GOV}/cod.html", "page_rank": 1}
