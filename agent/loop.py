@@ -145,7 +145,8 @@ class Agent:
             state.slowest_step = max(state.slowest_step, reply.seconds)
             self._emit(
                 type="model", step=state.step, prompt_tokens=reply.prompt_tokens,
-                completion_tokens=reply.completion_tokens, seconds=round(reply.seconds, 3),
+                completion_tokens=reply.completion_tokens, reused_tokens=reply.reused_tokens,
+                seconds=round(reply.seconds, 3),
             )  # fmt: skip
             self._say(state, "assistant", reply.text)
             self._handle(state, reply.text, {})

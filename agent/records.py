@@ -26,6 +26,7 @@ class Completion:
     prompt_tokens: int
     completion_tokens: int
     seconds: float
+    reused_tokens: int = 0  # prompt tokens whose keys and values a cache already held
 
 
 @dataclass(frozen=True)

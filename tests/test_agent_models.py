@@ -215,3 +215,59 @@ def test_installed_model_parts_hold_the_whole_file() -> None:
     except ModelError as e:
         pytest.skip(str(e))
     assert len(chunks) == 6 and sum(c.size for c in chunks) == GGUF_SIZE
+
+
+def tiny_random_model(path: Path) -> Path:
+    """A 2-layer Qwen2 with random weights: attention as real as it gets, replies noise."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=400,
+        special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    tok.train_from_iterator(["system user assistant the question of trusted sources"] * 5, trainer)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>"
+    )
+    fast.chat_template = CHATML
+    config = Qwen2Config(
+        vocab_size=len(fast), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
+        eos_token_id=fast.eos_token_id, pad_token_id=fast.pad_token_id,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    Qwen2ForCausalLM(config).save_pretrained(path)
+    fast.save_pretrained(path)
+    return path
+
+
+def test_prefix_reuse_keeps_greedy_replies_and_encodes_only_what_is_new(tmp_path: Path) -> None:
+    from stepdr.agent.models.hf import TransformersModel
+
+    path = tiny_random_model(tmp_path / "m")
+    reusing, fresh = TransformersModel(path), TransformersModel(path, reuse_prefix=False)
+    messages = [Message("system", "You answer questions."), Message("user", "the question")]
+    reused, prompts = [], []
+    for step in range(4):
+        a, b = reusing.complete(messages, 16), fresh.complete(messages, 16)
+        assert a.text == b.text and a.prompt_tokens == b.prompt_tokens, step
+        assert b.reused_tokens == 0
+        reused.append(a.reused_tokens)
+        prompts.append(a.prompt_tokens)
+        messages = [*messages, Message("assistant", a.text), Message("user", f"result {step}")]
+    assert reused[0] == 0
+    assert all(prompts[i - 1] <= reused[i] < prompts[i] for i in range(1, 4)), (reused, prompts)
+    assert reused == sorted(reused)  # the shared prefix grows with the conversation
+    # An earlier message changed: only the part before it is kept, and replies still agree.
+    changed = [messages[0], Message("user", "another question"), *messages[2:]]
+    a, b = reusing.complete(changed, 16), fresh.complete(changed, 16)
+    assert a.text == b.text and 0 < a.reused_tokens < reused[-1]
+    # A prompt wholly held in the cache still encodes its last token for the reply's logits.
+    again = reusing.complete(changed, 16)
+    assert again.text == a.text and again.reused_tokens == again.prompt_tokens - 1
