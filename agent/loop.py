@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,27 +37,17 @@ Listener = Callable[[dict[str, Any]], None]
 Opening = Callable[[str], Sequence[OpeningCall]]
 
 
+@dataclass
 class Agent:
-    def __init__(
-        self,
-        model: Model,
-        toolbox: Toolbox,
-        presenter: Presenter,
-        run_dir: Path,
-        budgets: Budgets | None = None,
-        listener: Listener | None = None,
-        opening: Opening | None = None,
-        answers: AnswerPolicy | None = None,
-    ) -> None:
-        self.model = model
-        self.toolbox = toolbox
-        self.presenter = presenter
-        self.run_dir = run_dir
-        self.budgets = budgets or Budgets()
-        self.listener = listener
-        self.opening = opening
-        self.answers = answers or LenientAnswers()
-        self.traj: Trajectory | None = None
+    model: Model
+    toolbox: Toolbox
+    presenter: Presenter
+    run_dir: Path
+    budgets: Budgets = field(default_factory=Budgets)
+    listener: Listener | None = None
+    opening: Opening | None = None  # calls made before the model's first step
+    answers: AnswerPolicy = field(default_factory=LenientAnswers)
+    traj: Trajectory | None = field(default=None, init=False)
 
     def run(self, question: str, config: dict[str, Any] | None = None) -> RunResult:
         if (self.run_dir / FILE).exists():

@@ -32,7 +32,35 @@ _SCRIPTS = (
 )
 # Languages written in Latin script that model cards commonly name.
 _LATIN = frozenset(
-    "en fr de es it pt nl sv da no nb fi pl cs sk sl hr ro hu tr id ms vi ca et lv lt".split()
+    [
+        "en",
+        "fr",
+        "de",
+        "es",
+        "it",
+        "pt",
+        "nl",
+        "sv",
+        "da",
+        "no",
+        "nb",
+        "fi",
+        "pl",
+        "cs",
+        "sk",
+        "sl",
+        "hr",
+        "ro",
+        "hu",
+        "tr",
+        "id",
+        "ms",
+        "vi",
+        "ca",
+        "et",
+        "lv",
+        "lt",
+    ]
 )
 _FRONT = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
 

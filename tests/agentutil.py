@@ -96,7 +96,8 @@ def make_agent(
         FileTool(ws),
         *extra_tools,
     ]
-    return Agent(model, Toolbox(tools), Presenter(ws, threshold=offload), run_dir, budgets)
+    presenter = Presenter(ws, threshold=offload)
+    return Agent(model, Toolbox(tools), presenter, run_dir, budgets or Budgets())
 
 
 def events(run_dir: Path) -> list[dict[str, object]]:

@@ -148,7 +148,7 @@ def test_the_checker_sees_a_cycle_and_an_upward_import() -> None:
 
 def test_the_agent_loop_is_small_and_names_no_tool() -> None:
     source = (REPO / "agent" / "loop.py").read_text(encoding="utf-8")
-    assert len(source.splitlines()) <= 225
+    assert len(source.splitlines()) <= 215
     tools = ("batch_web_surfer", "todo", "file", "shell", "analyze_image")
     strings = {
         node.value
