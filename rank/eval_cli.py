@@ -36,6 +36,13 @@ from .options import pop_rank_config, rank_options
     help="Judgments: TREC qrels or BEIR tsv (docs: page URLs, web_ ids, passage ids).",
 )
 @click.option(
+    "--set",
+    "set_names",
+    multiple=True,
+    type=click.Choice(["all", "known-items", "docs-nl"]),
+    help="Shipped sets to run (repeatable) [all: the known items and every dev set].",
+)
+@click.option(
     "--pipelines",
     default="bm25,dense,hybrid,hybrid+authority",
     show_default=True,
@@ -68,6 +75,7 @@ def eval_(
     beir_dir: Path | None,
     queries_file: Path | None,
     qrels_file: Path | None,
+    set_names: tuple[str, ...],
     pipelines: str,
     runs_dir: Path | None,
     per_site: int,
@@ -77,12 +85,14 @@ def eval_(
 ) -> None:
     """Evaluate ranking pipelines: nDCG@10, MRR@10 and Recall@100 per pipeline.
 
-    Without --beir or --queries/--qrels, the judgments are a known-item set drawn
-    from the Sphinx inventories (objects.inv) of the mirrored documentation sites:
-    each API name, section title, page title or setting asks for its own page.
+    Without --beir or --queries/--qrels, the shipped sets run (--set): a known-item set
+    drawn from the Sphinx inventories (objects.inv) of the mirrored documentation sites,
+    where each API name, section title, page title or setting asks for its own page, and
+    docs-nl, natural-language questions over the same sites with their judged pages.
     """
     from stepdr.core.errors import ConfigError
 
+    from .dev_sets import DEV_SETS, dev_set
     from .evaluate import EvalSet, answerable, evaluate, read_beir, read_qrels, read_queries, table
     from .surfer import Surfer
 
@@ -90,32 +100,51 @@ def eval_(
     names = [n.strip() for n in pipelines.split(",") if n.strip()]
     if base.cross_encoder and not any(n.endswith("+cross") for n in names):
         names.append("hybrid+authority+cross")
+    sets: dict[str, EvalSet] = {}
     if beir_dir is not None:
-        data = read_beir(beir_dir)
+        sets[beir_dir.name] = read_beir(beir_dir)
     elif queries_file is not None and qrels_file is not None:
-        data = EvalSet(read_queries(queries_file), read_qrels(qrels_file))
+        sets[queries_file.stem] = EvalSet(read_queries(queries_file), read_qrels(qrels_file))
     elif queries_file is not None or qrels_file is not None:
         raise ConfigError("--queries and --qrels go together")
     else:
-        data = _known_items(data_dir, domains_file, mirrors_dir, per_site, save_set)
+        wanted = set(set_names or ("all",))
+        for name in ("known-items", *DEV_SETS):
+            if "all" in wanted or name in wanted:
+                sets[name] = (
+                    _known_items(data_dir, domains_file, mirrors_dir, per_site, save_set)
+                    if name == "known-items"
+                    else dev_set(name)
+                )
     surfer = Surfer.open(data_dir, base)
     if surfer.dense is None:
         dropped = [n for n in names if n != "bm25" and not n.startswith("bm25")]
         if dropped:
             click.echo(f"no dense vectors in this index: skipping {', '.join(dropped)}", err=True)
         names = [n for n in names if n not in dropped]
-    usable = answerable(surfer, data)
-    missing = len(data.queries) - len(usable.queries)
-    if missing:
-        click.echo(
-            f"{missing} of {len(data.queries)} queries judge only pages not in the index; left out",
-            err=True,
-        )
-    rows = evaluate(surfer, usable, names, base, runs_dir)
+    results: dict[str, list[Any]] = {}
+    for set_name, data in sets.items():
+        usable = answerable(surfer, data)
+        missing = len(data.queries) - len(usable.queries)
+        if missing:
+            click.echo(
+                f"{set_name}: {missing} of {len(data.queries)} queries judge only pages not in "
+                "the index; left out",
+                err=True,
+            )
+        if not usable.queries:
+            continue
+        runs = runs_dir / set_name if runs_dir is not None and len(sets) > 1 else runs_dir
+        results[set_name] = evaluate(surfer, usable, names, base, runs)
     if as_json:
-        click.echo(json.dumps([r.__dict__ for r in rows], indent=2))
+        dumped = {k: [r.__dict__ for r in rows] for k, rows in results.items()}
+        one = len(sets) == 1
+        click.echo(json.dumps(next(iter(dumped.values()), []) if one else dumped, indent=2))
     else:
-        click.echo(table(rows))
+        for set_name, rows in results.items():
+            if len(sets) > 1:
+                click.echo(f"\n{set_name}")
+            click.echo(table(rows))
     if runs_dir is not None:
         click.echo(f"run files in {runs_dir}", err=True)
 

@@ -1,0 +1,1 @@
+"""Evaluation sets shipped as data (see stepdr.rank.dev_sets)."""
