@@ -51,7 +51,8 @@ DEMO_QUERIES := \
 	"How should I report a bug in PostgreSQL?|https://www.postgresql.org/docs/15/bug-reporting.html" \
 	"Which SQLite result code means the database is locked?|https://www.sqlite.org/rescode.html" \
 	"How do I run raw SQL queries in Django?|https://docs.djangoproject.com/en/3.2/topics/db/sql.html" \
-	"How does AutoThrottle adjust the download delay?|https://docs.scrapy.org/en/2.8/topics/autothrottle.html"
+	"How does AutoThrottle adjust the download delay?|https://docs.scrapy.org/en/2.8/topics/autothrottle.html" \
+	"怎样设置每天定时运行的任务？|https://debian-handbook.info/browse/zh-CN/stable/sect.task-scheduling-cron-atd.html"
 
 demo: mirrors sandbox
 	$(BIN)/stepdr-index crawl --data $(DATA) --offline --budget $(BUDGET) --quiet

@@ -2,7 +2,8 @@
 
 ``docs-nl`` holds natural-language questions over the five documentation mirrors (what
 agents send: goals and symptoms, not API names), each with the one page that answers it
-and a phrase of that page's text.  The known-item set (``known_items.py``) is generated
+and a phrase of that page's text.  ``handbook-zh`` holds Chinese questions over the
+Chinese pages of the Debian Administrator's Handbook.  The known-item set (``known_items.py``) is generated
 from the mirrors' Sphinx inventories instead; both run under ``stepdr-index eval``.
 """
 
@@ -15,7 +16,7 @@ from stepdr.core.errors import ConfigError
 
 from .evaluate import EvalSet
 
-DEV_SETS = {"docs-nl": "docs-nl.tsv"}
+DEV_SETS = {"docs-nl": "docs-nl.tsv", "handbook-zh": "handbook-zh.tsv"}
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from .options import pop_rank_config, rank_options
     "--set",
     "set_names",
     multiple=True,
-    type=click.Choice(["all", "known-items", "docs-nl"]),
+    type=click.Choice(["all", "known-items", "docs-nl", "handbook-zh"]),
     help="Shipped sets to run (repeatable) [all: the known items and every dev set].",
 )
 @click.option(
@@ -88,7 +88,8 @@ def eval_(
     Without --beir or --queries/--qrels, the shipped sets run (--set): a known-item set
     drawn from the Sphinx inventories (objects.inv) of the mirrored documentation sites,
     where each API name, section title, page title or setting asks for its own page, and
-    docs-nl, natural-language questions over the same sites with their judged pages.
+    docs-nl, natural-language questions over the same sites with their judged pages, and
+    handbook-zh, Chinese questions over the Chinese pages of the Debian handbook.
     """
     from stepdr.core.errors import ConfigError
 
