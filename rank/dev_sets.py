@@ -3,8 +3,9 @@
 ``docs-nl`` holds natural-language questions over the five documentation mirrors (what
 agents send: goals and symptoms, not API names), each with the one page that answers it
 and a phrase of that page's text.  ``handbook-zh`` holds Chinese questions over the
-Chinese pages of the Debian Administrator's Handbook.  The known-item set (``known_items.py``) is generated
-from the mirrors' Sphinx inventories instead; both run under ``stepdr-index eval``.
+Chinese pages of the Debian Administrator's Handbook.  The known-item set
+(``known_items.py``) is generated from the mirrors' Sphinx inventories instead; all of
+them run under ``stepdr-index eval``.
 """
 
 from __future__ import annotations

@@ -40,6 +40,7 @@ def test_written_index_round_trips(tmp_path: Path) -> None:
 
 @pytest.mark.gpu
 def test_gpu_search_matches_cpu(tmp_path: Path) -> None:
+    pytest.importorskip("faiss")  # a GPU machine may have only torch
     vecs = _unit(2000, 384)
     ids = np.arange(2000, dtype=np.int64)
     write_dense(tmp_path, ids, vecs)
@@ -56,3 +57,37 @@ def test_gpu_embedder_matches_cpu() -> None:
     a = SentenceEmbedder(device="cpu").encode(texts)
     b = SentenceEmbedder(device="cuda").encode(texts)
     assert np.allclose(a, b, atol=2e-3)
+
+
+def test_torch_exact_path_matches_faiss(tmp_path: Path) -> None:
+    # The GPU path where faiss has no GPU build, run on the CPU here.
+    vecs = _unit(3000, 384)
+    ids = np.arange(3000, dtype=np.int64) * 7 + 10**12
+    write_dense(tmp_path, ids, vecs)
+    noisy = vecs[:40] + 0.05 * _unit(40, 384, seed=3)
+    queries = noisy / np.linalg.norm(noisy, axis=1, keepdims=True)
+    faiss_hits = DenseIndex(tmp_path, use_gpu=False).search(queries, 10)
+    torch_index = DenseIndex(tmp_path, use_gpu=False, torch_device="cpu")
+    torch_hits = torch_index.search(queries, 10)
+    overlap = []
+    for i, (a, b) in enumerate(zip(faiss_hits, torch_hits, strict=True)):
+        assert a[0][0] == b[0][0] == int(ids[i])  # the near copy comes first on both
+        assert abs(a[0][1] - b[0][1]) < 2e-3  # fp16 scores, close to fp32
+        overlap.append(len({x for x, _ in a} & {x for x, _ in b}) / 10)
+    assert np.mean(overlap) >= 0.9  # past the first, random vectors tie closely
+    assert torch_index.count() == 3000 and len(torch_index.search(queries[:0], 10)) == 0
+    assert len(torch_index.search(queries[:1], 5000)[0]) == 3000  # k above the count
+
+
+@pytest.mark.gpu
+def test_torch_exact_path_on_the_gpu_finds_the_exact_top_k() -> None:
+    from stepdr.index.dense import TorchExact
+
+    vecs = _unit(20000, 384)
+    noisy = vecs[:64] + 0.05 * _unit(64, 384, seed=5)
+    queries = noisy / np.linalg.norm(noisy, axis=1, keepdims=True)
+    ids = np.arange(20000, dtype=np.int64) + 10**12
+    scores, found = TorchExact(ids, vecs, "cuda").search(queries, 5)
+    exact = np.argsort(-(queries @ vecs.T), axis=1)[:, :5]
+    assert (found[:, 0] == ids[:64]).all() and (found[:, 0] == ids[exact[:, 0]]).all()
+    assert np.allclose(scores[:, 0], np.sum(queries * vecs[:64], axis=1), atol=2e-3)
