@@ -46,6 +46,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--new", type=int, default=128, help="tokens decoded per stream")
     p.add_argument("--batches", default="1,4,16", help="batch sizes to time")
     p.add_argument("--bandwidth", type=float, default=None, help="bytes/s [from device name]")
+    p.add_argument("--long", type=int, default=32768, help="prompt for prefill and reuse (0: off)")
+    p.add_argument("--tail", type=int, default=1024, help="new tokens after a reused prefix")
     p.add_argument("--json", action="store_true", help="one JSON object instead of a table")
     return p.parse_args()
 
@@ -84,6 +86,32 @@ def time_decode(model: Any, batch: int, prompt: int, new: int) -> dict[str, floa
             "tokens_per_s": batch * (new - 1) / decode}  # fmt: skip
 
 
+def time_long(model: Any, prompt: int, tail: int) -> dict[str, float]:
+    """Prefill of a ``prompt``-token conversation, against encoding only its last ``tail``
+    tokens over the cached rest (what prefix reuse does at every agent step)."""
+    import inspect
+
+    import torch
+
+    ids = torch.randint(0, model.config.vocab_size, (1, prompt), device="cuda")
+    name = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+
+    def run(x: Any, **kw: Any) -> tuple[float, Any]:
+        torch.cuda.synchronize()
+        start = time.perf_counter()
+        out = model(x, use_cache=True, logits_to_keep=1, **kw)
+        torch.cuda.synchronize()
+        return time.perf_counter() - start, getattr(out, name, None) or out.past_key_values
+
+    with torch.inference_mode():
+        run(ids[:, :1024])  # warm up
+        full, cache = run(ids)
+        cache.crop(-tail)
+        reuse, _ = run(ids[:, -tail:], **{name: cache})
+    return {"prompt": prompt, "tail": tail, "prefill_s": full, "prefill_tok_s": prompt / full,
+            "reuse_s": reuse, "reuse_ratio": full / reuse}  # fmt: skip
+
+
 def main() -> int:
     args = parse_args()
     try:
@@ -103,6 +131,7 @@ def main() -> int:
     weight_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
     limit = bandwidth / weight_bytes if bandwidth else None
     rows = [time_decode(model, int(b), args.prompt, args.new) for b in args.batches.split(",")]
+    long = time_long(model, args.long, args.tail) if args.long else None
     report = {
         "device": name,
         "layers": args.layers,
@@ -110,6 +139,7 @@ def main() -> int:
         "bandwidth_gb_s": bandwidth / 1e9 if bandwidth else None,
         "single_stream_limit_tok_s": limit,
         "runs": rows,
+        "long_prompt": long,
     }
     if args.json:
         print(json.dumps(report, indent=2))
@@ -123,6 +153,10 @@ def main() -> int:
         share = f"{per_stream / limit:.0%} of the limit per stream" if limit else ""
         print(f"batch {r['batch']:>3}: {r['tokens_per_s']:8.1f} tokens/s "
               f"({per_stream:.1f} per stream) {share}")  # fmt: skip
+    if long:
+        print(f"prefill of {long['prompt']} tokens: {long['prefill_s']:.2f} s "
+              f"({long['prefill_tok_s']:.0f} tokens/s); the last {long['tail']} over the cached "
+              f"rest: {long['reuse_s']:.3f} s, {long['reuse_ratio']:.1f}x faster")  # fmt: skip
     return 0
 
 
