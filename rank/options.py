@@ -21,11 +21,14 @@ _RANK_KEYS = (
     "per_domain",
     "cross_encoder",
     "bm25_only",
+    "question_stopwords",
+    "question_dense_weight",
 )
 
 
 def rank_options(f: F) -> F:
-    """--fusion, --authority-weight, --per-page, --per-domain, --cross-encoder, --bm25-only."""
+    """--fusion, --authority-weight, --per-page, --per-domain, --cross-encoder, --bm25-only,
+    --question-stopwords, --question-dense-weight."""
     options = [
         click.option(
             "--fusion",
@@ -62,6 +65,18 @@ def rank_options(f: F) -> F:
             help="Local sentence-transformers CrossEncoder directory to rerank with.",
         ),
         click.option("--bm25-only", is_flag=True, help="Skip dense retrieval."),
+        click.option(
+            "--question-stopwords/--no-question-stopwords",
+            default=False,
+            show_default=True,
+            help="Search BM25 with only the content words of a question in words.",
+        ),
+        click.option(
+            "--question-dense-weight",
+            type=click.FloatRange(0.0),
+            default=None,
+            help="The dense list's fusion weight for a question in words [as for any query].",
+        ),
     ]
     for option in reversed(options):
         f = option(f)
@@ -80,6 +95,8 @@ def pop_rank_config(kwargs: dict[str, Any]) -> RankConfig:
         per_page=v["per_page"],
         per_domain=v["per_domain"],
         cross_encoder=v["cross_encoder"],
+        question_stopwords=v["question_stopwords"],
+        question_dense_weight=v["question_dense_weight"],
     )
 
 

@@ -19,6 +19,7 @@ from stepdr.index.records import Passage, passage_context, same_text_key
 
 from .cross import Reranker
 from .fuse import FUSIONS, fuse, rerank
+from .questions import content_words, is_question
 from .results import Scores
 
 MAX_TERMS = 64  # distinct query words sent to BM25: more only slow it down
@@ -42,6 +43,8 @@ class RankConfig:
     min_cosine: float = 0.25  # dense candidates below it are unrelated, not "less relevant"
     per_page: int = 2  # passages of one page before others are demoted (0: no cap)
     per_domain: int = 5  # passages of one domain before others are demoted (0: no cap)
+    question_stopwords: bool = False  # BM25 of a question gets only its content words
+    question_dense_weight: float | None = None  # a question's dense weight (None: dense_weight)
     cross_encoder: str | None = None  # local CrossEncoder directory
     cross_depth: int = 50  # fused candidates the cross-encoder rescores
 
@@ -58,7 +61,7 @@ class RankConfig:
             raise ConfigError("per-page and per-domain caps must be >= 0 (0: no cap)")
         if not -1.0 <= self.min_cosine <= 1.0:
             raise ConfigError(f"min cosine must be in [-1, 1], got {self.min_cosine}")
-        if self.bm25_weight < 0 or self.dense_weight < 0:
+        if self.bm25_weight < 0 or self.dense_weight < 0 or (self.question_dense_weight or 0) < 0:
             raise ConfigError("retriever weights must be >= 0")
 
 
@@ -150,8 +153,10 @@ def rank_batch(
             out.append([])
             continue
         lists: dict[str, list[tuple[int, float]]] = {}
+        question = is_question(text)
         if config.bm25:
-            lists["bm25"] = index.bm25_search(" ".join(words[i]), k)
+            terms = content_words(words[i]) if question and config.question_stopwords else words[i]
+            lists["bm25"] = index.bm25_search(" ".join(terms), k)
         if use_dense and i in dense_lists:
             lists["dense"] = [(pid, c) for pid, c in dense_lists[i] if c >= config.min_cosine]
         ids = list(dict.fromkeys(pid for hits in lists.values() for pid, _ in hits))
@@ -162,7 +167,7 @@ def rank_batch(
             authority,
             fusion=config.fusion,
             rrf_k=config.rrf_k,
-            weights={"bm25": config.bm25_weight, "dense": config.dense_weight},
+            weights={"bm25": config.bm25_weight, "dense": _dense_weight(config, question)},
             authority_weight=config.authority_weight,
         )
         fused = [(pid, s) for pid, s in fused if pid in passages]
@@ -173,6 +178,12 @@ def rank_batch(
         ranked = [(passages[pid], s) for pid, s in fused]
         out.append(diversify(ranked, depth, config.per_page, config.per_domain))
     return out
+
+
+def _dense_weight(config: RankConfig, question: bool) -> float:
+    if question and config.question_dense_weight is not None:
+        return config.question_dense_weight
+    return config.dense_weight
 
 
 def diversify(

@@ -169,3 +169,52 @@ def test_cross_encoder_stage_in_the_pipeline(tmp_path: Path) -> None:
     assert rows[0].scores.cross == 1.0 and rows[-1].scores.cross is None
     with pytest.raises(ConfigError, match="never downloaded"):
         CrossEncoderReranker(tmp_path / "no-model")
+
+
+def test_questions_are_told_from_keyword_queries() -> None:
+    from stepdr.rank.questions import content_words, is_question
+
+    questions = (
+        "How do I reclaim disk space?",
+        "why does VACUUM FULL lock the table",
+        "vacuum full locks the whole table for the rewrite",
+        "Is WAL on by default?",
+    )
+    for q in questions:
+        assert is_question(q), q
+    for q in (
+        "VACUUM FULL",
+        "lru_cache maxsize",
+        "sqlite3_open_v2",
+        "怎样设置每天定时运行的任务？",
+    ):
+        assert not is_question(q), q
+    assert content_words(["how", "do", "i", "reclaim", "disk", "space"]) == [
+        "reclaim", "disk", "space",
+    ]  # fmt: skip
+    assert content_words(["how", "do", "i"]) == ["how", "do", "i"]  # nothing else: keep all
+
+
+class RecordingIndex(FakeIndex):
+    def __init__(self, passages: Sequence[Passage]) -> None:
+        super().__init__(passages)
+        self.bm25_queries: list[str] = []
+
+    def bm25_search(self, query: str, k: int) -> list[tuple[int, float]]:
+        self.bm25_queries.append(query)
+        return super().bm25_search(query, k)
+
+
+def test_question_knobs_reach_bm25_and_fusion() -> None:
+    index = RecordingIndex([_p(i, f"https://a.org/{i}", "a.org", f"t {i}") for i in range(6)])
+    question, lookup = "How do I reclaim disk space?", "reclaim disk space"
+    rank_batch(index, [question, lookup], RankConfig(), 3)
+    assert index.bm25_queries == ["how do i reclaim disk space", "reclaim disk space"]
+    index.bm25_queries.clear()
+    config = RankConfig(question_stopwords=True, question_dense_weight=3.0, authority_weight=0)
+    rows_q, rows_k = rank_batch(index, [question, lookup], config, 3)
+    assert index.bm25_queries == ["reclaim disk space", "reclaim disk space"]
+    # The same lists fused: the question's dense list weighs three times as much.
+    assert rows_q[0].scores.fused > rows_k[0].scores.fused
+    with pytest.raises(ConfigError, match="weights"):
+        RankConfig(question_dense_weight=-1.0)
