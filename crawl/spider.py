@@ -20,6 +20,7 @@ from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Headers, HtmlResponse, Response
 from scrapy.responsetypes import responsetypes
 
+from .curator import note_redirect, note_seed
 from .journal import Link, Stored
 from .links import extract_links
 from .order import ReorderBuffer
@@ -115,6 +116,8 @@ class AuthoritySpider(scrapy.Spider):
 
     def parse(self, response: Response) -> list[scrapy.Request]:
         link: Link = response.meta["stepdr_link"]
+        if link.depth == 0 and link.hops == 0:
+            note_seed(self.crawler.stats, link.url, response.status)
         if response.status == 429 or response.status >= 500:
             self.crawler.stats.inc_value("stepdr/errors")  # retries spent; a later crawl retries
             return self._settle(link, response.meta, ())
@@ -133,6 +136,8 @@ class AuthoritySpider(scrapy.Spider):
             location = response.headers.get(b"Location")
             if location:
                 target = response.urljoin(location.decode("latin-1"))
+                domains = self.session.domains
+                note_redirect(self.crawler.stats, domains, link.url, target, response.status)
                 return (Found(target, link.depth, link.hops + 1),)
         elif 200 <= response.status < 300 and isinstance(response, HtmlResponse):
             return tuple(Found(url, link.depth + 1, 0) for url in extract_links(response))
@@ -207,4 +212,6 @@ class AuthoritySpider(scrapy.Spider):
         else:
             stats.inc_value("stepdr/errors")
             log.warning("%s: %s", link.url, str(exc).splitlines()[0] if str(exc) else repr(exc))
+        if link.depth == 0 and link.hops == 0:
+            note_seed(stats, link.url, f"error: {type(exc).__name__}: {str(exc)[:120]}")
         return self._settle(link, request.meta, ())

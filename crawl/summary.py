@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .curator import curator_lines
+
 
 def human_bytes(n: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
@@ -36,6 +38,8 @@ def summarize(stats: dict[str, Any]) -> dict[str, Any]:
         "repaired_records": int(stats.get("stepdr/repaired_records", 0)),
         "rejected": group("stepdr/rejected/"),
         "pages_by_entry": group("stepdr/pages_by_entry/"),
+        "seeds": dict(stats.get("stepdr/seeds", {})),
+        "moved": dict(stats.get("stepdr/moved", {})),
         "elapsed_s": round(float(elapsed or 0.0), 3),
         "pages_per_s": round(pages / float(elapsed), 2) if elapsed else 0.0,
         "finish_reason": str(stats.get("finish_reason", "")),
@@ -55,7 +59,7 @@ def format_summary(summary: dict[str, Any]) -> list[str]:
         )
     for entry, n in sorted(summary["pages_by_entry"].items()):
         lines.append(f"  {entry}: {n} pages")
-    return lines
+    return lines + curator_lines(summary)
 
 
 __all__ = ["format_summary", "human_bytes", "summarize"]

@@ -168,6 +168,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self.send(200, page(f"home of {host}", site.links))
         if head == "status":
             return self.send(int(arg), page(f"status {arg}"))
+        if head == "moved":  # /moved/<host>: the site now lives on another host
+            return self.send(301, b"", "text/plain", Location=self.mock.url(arg, "/"))
         if head == "slow":
             time.sleep(min(float(arg), 5.0))
             return self.send(200, page("slow"))

@@ -1,0 +1,58 @@
+"""What a curator of domains.yaml needs from a crawl: which seeds answered, and which
+redirects left the list's scope, and where to (a site that moved yields nothing, and
+without this nothing says so).
+
+Both go into the crawl's stats, so ``crawl/stats.json`` keeps them and the summary
+warns about them::
+
+    stepdr/seeds           {seed URL: HTTP status, or "error: …"}
+    stepdr/moved           {entry key: [{"from": URL, "to": URL, "status": 301}, …]}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stepdr.core.urls import canonical
+
+from .domains import DomainSet
+
+MAX_MOVED = 20  # redirects kept per entry: enough to see where a site went
+
+
+def note_seed(stats: Any, url: str, outcome: int | str) -> None:
+    seeds = dict(stats.get_value("stepdr/seeds", {}))
+    seeds[url] = outcome
+    stats.set_value("stepdr/seeds", seeds)
+
+
+def note_redirect(stats: Any, domains: DomainSet, source: str, target: str, status: int) -> None:
+    """Record a redirect whose target no entry scopes (admit() will refuse it)."""
+    canon = canonical(target)
+    if canon is not None and domains.match(domains.canonical(canon)) is not None:
+        return
+    entry = domains.match(source)
+    key = entry.key if entry is not None else "-"
+    moved = dict(stats.get_value("stepdr/moved", {}))
+    kept = list(moved.get(key, []))
+    if len(kept) < MAX_MOVED:
+        kept.append({"from": source, "to": target, "status": status})
+        moved[key] = kept
+        stats.set_value("stepdr/moved", moved)
+
+
+def curator_lines(summary: dict[str, Any]) -> list[str]:
+    """Warnings for the crawl summary: seeds that did not answer, sites that moved."""
+    lines = []
+    for url, outcome in sorted(summary.get("seeds", {}).items()):
+        if not (isinstance(outcome, int) and 200 <= outcome < 400):
+            lines.append(f"warning: seed {url} answered {outcome}")
+    for key, moves in sorted(summary.get("moved", {}).items()):
+        for m in moves[:3]:
+            lines.append(
+                f"warning: {key}: {m['from']} redirects ({m['status']}) out of the list "
+                f"to {m['to']}"
+            )
+        if len(moves) > 3:
+            lines.append(f"warning: {key}: {len(moves) - 3} more redirects out of the list")
+    return lines
