@@ -17,6 +17,19 @@ Tiers (``tier:``), with their priors:
     3  reputable: general encyclopedias, news organisations of record      0.6
     4  useful but weaker: user-written references, Q&A sites               0.4
     -  unlisted: any page outside every entry (WARCs users bring)          0.2
+    5  known bad: content farms, mirrors of others' work, disinformation   0.1
+       (ranking only: a tier-5 scope is never crawled, its pages rank last)
+
+Two refinements, both for ranking only:
+
+    suffix defaults  a page outside every entry whose host ends in a listed suffix
+                     (``suffix_defaults: {gov.cn: 2, edu: 3}`` at the top of the file)
+                     gets that tier's prior instead of the unlisted one; the longest
+                     suffix wins, and a suffix never widens what is crawled
+    outdated         an entry marked ``version: outdated`` (documentation of a release
+                     past its end of life) has its prior multiplied by
+                     ``OUTDATED_FACTOR``, so the current release wins at comparable
+                     relevance
 
 The unlisted prior is above zero on purpose: pages from outside the list still
 index and can still win on relevance; they only start behind listed ones.
@@ -38,8 +51,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-TIER_AUTHORITY: Mapping[int, float] = {1: 1.0, 2: 0.8, 3: 0.6, 4: 0.4}
-"""Authority prior of each tier: 1 primary/official … 4 useful but weaker."""
+TIER_AUTHORITY: Mapping[int, float] = {1: 1.0, 2: 0.8, 3: 0.6, 4: 0.4, 5: 0.1}
+"""Authority prior of each tier: 1 primary/official … 4 useful but weaker, 5 known bad."""
+
+KNOWN_BAD = 5
+"""The tier below unlisted: ranked last, never crawled."""
+
+OUTDATED_FACTOR = 0.7
+"""What ``version: outdated`` multiplies an entry's prior by."""
 
 UNLISTED_AUTHORITY = 0.2
 """Prior of a page outside every entry (WARCs users bring still index)."""
@@ -48,13 +67,15 @@ TIERS: tuple[int, ...] = tuple(sorted(TIER_AUTHORITY))
 """The valid values of ``tier:``."""
 
 
-def prior(tier: int, override: float | None = None) -> float:
+def prior(tier: int, override: float | None = None, outdated: bool = False) -> float:
     """The authority prior of an entry: its ``authority:`` override, else its tier's."""
     if override is not None:
         if not 0.0 <= override <= 1.0:
             raise ValueError(f"authority must be in [0, 1], got {override!r}")
-        return float(override)
-    try:
-        return TIER_AUTHORITY[tier]
-    except KeyError:
-        raise ValueError(f"tier must be one of {TIERS}, got {tier!r}") from None
+        base = float(override)
+    else:
+        try:
+            base = TIER_AUTHORITY[tier]
+        except KeyError:
+            raise ValueError(f"tier must be one of {TIERS}, got {tier!r}") from None
+    return base * OUTDATED_FACTOR if outdated else base

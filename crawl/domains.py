@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 from stepdr.core.errors import ConfigError
 from stepdr.core.urls import host_in
 
-from .authority import UNLISTED_AUTHORITY, prior
+from .authority import KNOWN_BAD, TIER_AUTHORITY, UNLISTED_AUTHORITY, prior
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,7 @@ class Domain:
     budget: int | None = None
     authority_override: float | None = None
     mirror: MirrorSpec | None = None
+    outdated: bool = False  # ``version: outdated``: a release past its end of life
 
     @property
     def key(self) -> str:
@@ -110,7 +111,12 @@ class Domain:
 
     @property
     def authority(self) -> float:
-        return prior(self.tier, self.authority_override)
+        return prior(self.tier, self.authority_override, self.outdated)
+
+    @property
+    def crawled(self) -> bool:
+        """Known-bad entries are there to rank their pages last, never to be crawled."""
+        return self.tier != KNOWN_BAD
 
     @property
     def base_url(self) -> str:
@@ -158,6 +164,7 @@ class DomainSet:
     domains: tuple[Domain, ...]
     source: str = "<memory>"
     _by_host: Mapping[str, tuple[Domain, ...]] = field(init=False, repr=False, compare=False)
+    suffixes: Mapping[str, int] = field(default_factory=dict)  # suffix -> tier, ranking only
     _origins: Mapping[str, tuple[str, str]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -211,9 +218,22 @@ class DomainSet:
         return urlunsplit((scheme, netloc, path, parts.query, ""))
 
     def authority(self, url: str) -> float:
-        """The authority prior of ``url``: its most specific entry's, else unlisted."""
+        """The authority prior of ``url``: its most specific entry's, else its host's
+        longest suffix default's, else unlisted."""
         d = self.match(url)
-        return d.authority if d else UNLISTED_AUTHORITY
+        if d is not None:
+            return d.authority
+        tier = self.suffix_tier((urlsplit(url).hostname or "").lower())
+        return TIER_AUTHORITY[tier] if tier is not None else UNLISTED_AUTHORITY
+
+    def suffix_tier(self, host: str) -> int | None:
+        """The tier of the longest suffix default ``host`` ends in (never a crawl scope)."""
+        labels = host.split(".")
+        for i in range(len(labels)):
+            tier = self.suffixes.get(".".join(labels[i:]))
+            if tier is not None:
+                return tier
+        return None
 
     def mirrored(self) -> tuple[Domain, ...]:
         return tuple(d for d in self.domains if d.mirror is not None)
@@ -225,4 +245,8 @@ class DomainSet:
         missing = wanted - {d.domain for d in picked} - {d.key for d in picked}
         if missing:
             raise ConfigError(f"{self.source}: no entry for {', '.join(sorted(missing))}")
-        return DomainSet(picked, self.source)
+        return DomainSet(picked, self.source, self.suffixes)
+
+    def crawlable(self) -> DomainSet:
+        """The entries a crawl visits: all but the known-bad."""
+        return DomainSet(tuple(d for d in self.domains if d.crawled), self.source, self.suffixes)

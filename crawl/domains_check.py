@@ -33,14 +33,16 @@ import tldextract
 from stepdr.core.errors import ConfigError
 
 from .domains import Domain
-from .domains_yaml import Problem, parse_entries, read_domains_yaml
+from .domains_yaml import Problem, parse_entries, parse_suffix_defaults, read_domains_yaml
 
 ENTRY_FIELDS = frozenset(
     {"domain", "path", "name", "category", "tier", "authority", "lang", "region"}
-    | {"seeds", "allow", "deny", "budget", "mirror"}
+    | {"seeds", "allow", "deny", "budget", "mirror", "version"}
 )
 DEFAULT_FIELDS = ENTRY_FIELDS - {"domain", "path", "name", "seeds"}
-TOP_LEVEL_KEYS = frozenset({"version", "defaults", "categories", "domains"})
+TOP_LEVEL_KEYS = frozenset(
+    {"version", "defaults", "categories", "domains", "budgets", "suffix_defaults"}
+)
 SCHEMA_VERSION = 1
 
 _LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -84,6 +86,7 @@ def check_data(data: Any, source: str = "<memory>") -> list[Problem]:
         return problems
     categories, found = _top_level(data, source)
     problems += found
+    problems += parse_suffix_defaults(data, source)[1]
     for i, raw in enumerate(data["domains"], start=1):
         if isinstance(raw, dict):
             problems += _entry_fields(raw, categories, source, i)

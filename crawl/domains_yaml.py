@@ -23,6 +23,7 @@ from .domains import Domain, DomainSet, MirrorSpec
 
 _HOST_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _REQUIRED = ("domain", "name", "category", "tier")
+VERSIONS = ("current", "outdated")
 # libyaml's loader reads the shipped list in a tenth of the pure-Python time.
 _SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -67,12 +68,19 @@ def parse_entries(data: Any, source: str) -> tuple[list[tuple[int, Domain]], lis
     defaults = data.get("defaults") or {}
     if not isinstance(defaults, dict):
         return [], [Problem(source, "'defaults' must be a mapping")]
+    budgets = data.get("budgets") or {}
+    if not isinstance(budgets, dict) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in budgets.values()
+    ):
+        return [], [Problem(source, "'budgets' must map categories to positive page counts")]
     if not data["domains"]:
         return [], [Problem(source, "the 'domains' list is empty")]
     seen: dict[str, int] = {}
     out: list[tuple[int, Domain]] = []
     problems: list[Problem] = []
     for i, raw in enumerate(data["domains"], start=1):
+        if isinstance(raw, dict) and "budget" not in raw and raw.get("category") in budgets:
+            raw = {**raw, "budget": budgets[raw["category"]]}  # the category's, over the default
         d, found = _parse_entry(raw, defaults, source, i)
         problems.extend(found)
         if d is None:
@@ -139,6 +147,9 @@ def _parse_entry(
                 fail(name, f"pattern {pat!r} does not compile: {e}")
         lists[name] = tuple(compiled)
     mirror = _parse_mirror(entry.get("mirror"), fail)
+    version = entry.get("version", "current")
+    if version not in VERSIONS:
+        fail("version", f"must be one of {', '.join(VERSIONS)}, got {version!r}")
     if not scoped:
         return None, problems
     d = Domain(
@@ -155,6 +166,7 @@ def _parse_entry(
         budget=budget,
         authority_override=float(authority) if authority is not None else None,
         mirror=mirror,
+        outdated=version == "outdated",
     )
     for seed in d.seeds or (d.base_url,):
         if not d.in_scope(seed):
@@ -212,6 +224,29 @@ def load_domains(path: str | Path | None = None) -> DomainSet:
 def parse_domains(data: Any, source: str = "<memory>") -> DomainSet:
     """Validate parsed YAML; raise ConfigError naming the first bad entry and field."""
     entries, problems = parse_entries(data, source)
+    suffixes, more = parse_suffix_defaults(data, source)
+    problems += more
     if problems:
         raise ConfigError(str(problems[0]))
-    return DomainSet(tuple(d for _, d in entries), source)
+    return DomainSet(tuple(d for _, d in entries), source, suffixes)
+
+
+def parse_suffix_defaults(data: Any, source: str) -> tuple[dict[str, int], list[Problem]]:
+    """``suffix_defaults: {gov.cn: 2, edu: 3}``: a tier for unlisted pages by host suffix."""
+    raw = data.get("suffix_defaults") if isinstance(data, dict) else None
+    if raw is None:
+        return {}, []
+    if not isinstance(raw, dict):
+        return {}, [Problem(source, "'suffix_defaults' must map host suffixes to tiers")]
+    out: dict[str, int] = {}
+    problems = []
+    for suffix, tier in raw.items():
+        name = str(suffix).strip(".").lower()
+        if not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)*", name):
+            problems.append(Problem(source, f"'suffix_defaults': not a host suffix: {suffix!r}"))
+        elif not isinstance(tier, int) or isinstance(tier, bool) or tier not in TIERS:
+            why = f"'suffix_defaults': {suffix}: tier must be one of {TIERS}, got {tier!r}"
+            problems.append(Problem(source, why))
+        else:
+            out[name] = tier
+    return out, problems

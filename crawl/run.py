@@ -44,7 +44,7 @@ class CrawlResult:
 
 def plan(config: CrawlConfig) -> tuple[DomainSet, MirrorMap]:
     """Load and check everything the crawl needs; raise StepdrError if it cannot run."""
-    domains = load_domains(config.domains_file)
+    domains = load_domains(config.domains_file).crawlable()
     if config.only:
         domains = domains.select(config.only)
     if config.offline:

@@ -138,6 +138,9 @@ class CrawlSession:
         if d is None:
             self.reject("scope", url)
             return None
+        if not d.crawled:  # a known-bad corner of a listed site: ranked last, never fetched
+            self.reject("known_bad", url)
+            return None
         if hops > self.max_redirects:
             self.reject("redirects", url)
             return None
