@@ -32,7 +32,7 @@ import tldextract
 
 from stepdr.core.errors import ConfigError
 
-from .domains import Domain
+from .domains import Domain, DomainSet
 from .domains_yaml import Problem, parse_entries, parse_suffix_defaults, read_domains_yaml
 
 ENTRY_FIELDS = frozenset(
@@ -91,7 +91,45 @@ def check_data(data: Any, source: str = "<memory>") -> list[Problem]:
         if isinstance(raw, dict):
             problems += _entry_fields(raw, categories, source, i)
     problems += _registrable(entries, source)
+    problems += _user_content(entries, source)
+    suffixes, _ = parse_suffix_defaults(data, source)
+    problems += _shadowed_by_suffix(entries, suffixes, source)
     return sorted(problems, key=lambda p: p.entry or 0)
+
+
+# Hosts and paths where users write: forums, lists, wikis, trackers, Q&A.
+_USER_HOST = re.compile(
+    r"^(discuss|discourse|forums?|community|users|internals|lists?|lore|mail|bugs|bugzilla|"
+    r"issues|answers|ask|wiki|cwiki)\."
+)
+_USER_PATH = re.compile(r"/(forums?|community|discussions?|questions|answers|wiki|issues)(/|$)")
+
+
+def _user_content(entries: Iterable[tuple[int, Domain]], source: str) -> list[Problem]:
+    """A tier-1 entry whose scope is a user-written corner (a forum, a wiki, a tracker)."""
+    problems = []
+    for i, d in entries:
+        if d.tier == 1 and (_USER_HOST.match(d.domain) or _USER_PATH.search(d.path)):
+            why = f"{d.domain}{d.path} holds user-written content; tier 1 is for primary sources"
+            problems.append(Problem(source, why, i, d.domain, "tier"))
+    return problems
+
+
+def _shadowed_by_suffix(
+    entries: Iterable[tuple[int, Domain]], suffixes: Mapping[str, int], source: str
+) -> list[Problem]:
+    """An entry ranked below its suffix default: unlisted pages there would outrank it."""
+    problems = []
+    ds = DomainSet((), source, suffixes)
+    for i, d in entries:
+        tier = ds.suffix_tier(d.domain)
+        if tier is not None and d.tier < 5 and tier < d.tier:
+            why = (
+                f"tier {d.tier} is below the suffix default (tier {tier}) for its host: "
+                "unlisted pages there would outrank it"
+            )
+            problems.append(Problem(source, why, i, d.domain, "tier"))
+    return problems
 
 
 def _top_level(data: Mapping[Any, Any], source: str) -> tuple[frozenset[str] | None, list[Problem]]:

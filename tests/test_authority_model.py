@@ -124,3 +124,23 @@ def test_budgets_follow_the_category() -> None:
     assert [d.budget for d in ds] == [300, 50, 5000, 2000]
     with pytest.raises(ConfigError, match="budgets"):
         parse_domains({"budgets": {"news": 0}, "domains": [_entry("a.org", 1)]})
+
+
+def test_check_flags_user_content_at_tier_1_and_entries_below_their_suffix() -> None:
+    data = {
+        "suffix_defaults": {"gov.cn": 2},
+        "domains": [
+            _entry("discuss.python.org", 1),
+            _entry("developer.apple.com", 1, path="/forums/"),
+            _entry("docs.python.org", 1),
+            _entry("stats.example.gov.cn", 3),
+            _entry("www.gov.cn", 1),
+        ],
+    }
+    problems = [str(p) for p in check_data(data)]
+    assert any("discuss.python.org" in p and "user-written" in p for p in problems)
+    assert any("developer.apple.com/forums/" in p for p in problems)
+    assert any("stats.example.gov.cn" in p and "suffix default" in p for p in problems)
+    assert not any("docs.python.org" in p or "www.gov.cn" in p for p in problems)
+    data["domains"] = [_entry("discuss.python.org", 4), _entry("stats.example.gov.cn", 2)]
+    assert check_data(data) == []
