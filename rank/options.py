@@ -67,15 +67,16 @@ def rank_options(f: F) -> F:
         click.option("--bm25-only", is_flag=True, help="Skip dense retrieval."),
         click.option(
             "--question-stopwords/--no-question-stopwords",
-            default=False,
+            default=True,
             show_default=True,
             help="Search BM25 with only the content words of a question in words.",
         ),
         click.option(
             "--question-dense-weight",
             type=click.FloatRange(0.0),
-            default=None,
-            help="The dense list's fusion weight for a question in words [as for any query].",
+            default=3.0,
+            show_default=True,
+            help="The dense list's fusion weight for a question in words (1: as for any query).",
         ),
     ]
     for option in reversed(options):

@@ -43,8 +43,11 @@ class RankConfig:
     min_cosine: float = 0.25  # dense candidates below it are unrelated, not "less relevant"
     per_page: int = 2  # passages of one page before others are demoted (0: no cap)
     per_domain: int = 5  # passages of one domain before others are demoted (0: no cap)
-    question_stopwords: bool = False  # BM25 of a question gets only its content words
-    question_dense_weight: float | None = None  # a question's dense weight (None: dense_weight)
+    # A question in words (rank/questions.py): BM25 sees only its content words and the
+    # dense list weighs 3x in fusion.  On the full mirrors this took docs-nl questions from
+    # 0.469 to 0.568 MRR@10 (dense alone 0.522) and kept known items at 0.788 (bm25 0.771).
+    question_stopwords: bool = True
+    question_dense_weight: float | None = 3.0  # None: dense_weight, as for any query
     cross_encoder: str | None = None  # local CrossEncoder directory
     cross_depth: int = 50  # fused candidates the cross-encoder rescores
 

@@ -3,8 +3,8 @@
 Agents ask "How do I reclaim disk space after deleting rows?"; API lookups say
 "VACUUM FULL".  BM25 matches a question's function words ("how", "do", "i") as if they
 mattered, and short section headings full of them win; the dense model reads questions
-well.  So a pipeline may give a question's BM25 only its content words and weight its
-dense list differently (``RankConfig.question_stopwords``, ``question_dense_weight``).
+well.  So the shipped pipeline gives a question's BM25 only its content words and weighs
+its dense list three times (``RankConfig.question_stopwords``, ``question_dense_weight``).
 """
 
 from __future__ import annotations

@@ -208,10 +208,10 @@ class RecordingIndex(FakeIndex):
 def test_question_knobs_reach_bm25_and_fusion() -> None:
     index = RecordingIndex([_p(i, f"https://a.org/{i}", "a.org", f"t {i}") for i in range(6)])
     question, lookup = "How do I reclaim disk space?", "reclaim disk space"
-    rank_batch(index, [question, lookup], RankConfig(), 3)
+    rank_batch(index, [question, lookup], RankConfig(question_stopwords=False), 3)
     assert index.bm25_queries == ["how do i reclaim disk space", "reclaim disk space"]
     index.bm25_queries.clear()
-    config = RankConfig(question_stopwords=True, question_dense_weight=3.0, authority_weight=0)
+    config = RankConfig(authority_weight=0)  # the shipped knobs: content words, dense 3x
     rows_q, rows_k = rank_batch(index, [question, lookup], config, 3)
     assert index.bm25_queries == ["reclaim disk space", "reclaim disk space"]
     # The same lists fused: the question's dense list weighs three times as much.
