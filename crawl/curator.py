@@ -20,10 +20,17 @@ from .domains import DomainSet
 MAX_MOVED = 20  # redirects kept per entry: enough to see where a site went
 
 
+def _table(stats: Any, key: str) -> dict[str, Any]:
+    """A dict kept in the stats, created on first use and then changed in place."""
+    table = stats.get_value(key)
+    if table is None:
+        table = {}
+        stats.set_value(key, table)
+    return table  # type: ignore[no-any-return]
+
+
 def note_seed(stats: Any, url: str, outcome: int | str) -> None:
-    seeds = dict(stats.get_value("stepdr/seeds", {}))
-    seeds[url] = outcome
-    stats.set_value("stepdr/seeds", seeds)
+    _table(stats, "stepdr/seeds")[url] = outcome
 
 
 def note_redirect(stats: Any, domains: DomainSet, source: str, target: str, status: int) -> None:
@@ -33,12 +40,9 @@ def note_redirect(stats: Any, domains: DomainSet, source: str, target: str, stat
         return
     entry = domains.match(source)
     key = entry.key if entry is not None else "-"
-    moved = dict(stats.get_value("stepdr/moved", {}))
-    kept = list(moved.get(key, []))
+    kept = _table(stats, "stepdr/moved").setdefault(key, [])
     if len(kept) < MAX_MOVED:
         kept.append({"from": source, "to": target, "status": status})
-        moved[key] = kept
-        stats.set_value("stepdr/moved", moved)
 
 
 def curator_lines(summary: dict[str, Any]) -> list[str]:

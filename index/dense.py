@@ -116,7 +116,10 @@ class DenseIndex:
 
 
 def _torch_cuda() -> bool:
-    """A CUDA GPU torch can use (torch is imported only on a machine without faiss-gpu)."""
+    """A CUDA GPU torch can use, where faiss has none.  Without an NVIDIA driver torch is
+    not even imported: opening an index on a CPU machine stays cheap."""
+    if not any(Path(p).exists() for p in ("/dev/nvidiactl", "/dev/nvidia0", "/proc/driver/nvidia")):
+        return False
     try:
         import torch
     except ImportError:

@@ -155,11 +155,12 @@ def _walk(el: etree._Element, heads: list[tuple[int, str]], out: list[Block]) ->
         elif tag == "table":
             rows = [" | ".join(_text(c) for c in row) for row in child.iter("row")]
             _emit(out, "table", "\n".join(r for r in rows if r.strip(" |")), heads)
-        elif tag in ("code", "quote") or (tag == "p" and _NL in "".join(child.itertext())):
+        elif tag in ("code", "quote", "p"):
             raw = "".join(child.itertext())
-            _emit(out, "code", _code(raw) if _NL in raw else _text(child), heads)
-        elif tag == "p":
-            _emit(out, "paragraph", _text(child), heads)
+            if _NL in raw:  # a <pre> block, wherever trafilatura put it
+                _emit(out, "code", _code(raw), heads)
+            else:
+                _emit(out, "paragraph" if tag == "p" else "code", _text(child), heads)
         elif len(child):
             _walk(child, heads, out)
         else:

@@ -33,14 +33,6 @@ class Refused(Exception):
         self.facts = facts
 
 
-class Repeatable(Protocol):
-    """A tool whose results stay the same for the same call during a run."""
-
-    def signature(self, args: Mapping[str, Any]) -> str:
-        """The call's identity: equal for calls that must return the same result."""
-        ...
-
-
 class Tool(Protocol):
     name: str
 
