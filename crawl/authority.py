@@ -30,6 +30,10 @@ Two refinements, both for ranking only:
                      past its end of life) has its prior multiplied by
                      ``OUTDATED_FACTOR``, so the current release wins at comparable
                      relevance
+    about itself     an entry with ``about: [names]`` (a company's site, a lab's posts)
+                     is primary only about itself: its prior holds for a query that
+                     names one of them, and is capped at ``ABOUT_ELSEWHERE`` (tier 3's)
+                     for any other query; the build stores both priors with each page
 
 The unlisted prior is above zero on purpose: pages from outside the list still
 index and can still win on relevance; they only start behind listed ones.
@@ -59,6 +63,9 @@ KNOWN_BAD = 5
 
 OUTDATED_FACTOR = 0.7
 """What ``version: outdated`` multiplies an entry's prior by."""
+
+ABOUT_ELSEWHERE = TIER_AUTHORITY[3]
+"""The most an ``about:`` entry's pages get on a query that names none of its names."""
 
 UNLISTED_AUTHORITY = 0.2
 """Prior of a page outside every entry (WARCs users bring still index)."""

@@ -7,6 +7,10 @@ warns about them::
 
     stepdr/seeds           {seed URL: HTTP status, or "error: …"}
     stepdr/moved           {entry key: [{"from": URL, "to": URL, "status": 301}, …]}
+    stepdr/robots          {robots.txt URL: "rules" | "none" | "unreachable"}
+
+Pages stored per entry are ``pages_by_entry`` in the same stats.  ``stepdr-index
+domains probe`` asks the same questions of the seeds alone, without a crawl.
 """
 
 from __future__ import annotations
@@ -33,6 +37,11 @@ def note_seed(stats: Any, url: str, outcome: int | str) -> None:
     _table(stats, "stepdr/seeds")[url] = outcome
 
 
+def note_robots(stats: Any, robots_url: str, verdict: str) -> None:
+    if stats is not None:
+        _table(stats, "stepdr/robots")[robots_url] = verdict
+
+
 def note_redirect(stats: Any, domains: DomainSet, source: str, target: str, status: int) -> None:
     """Record a redirect whose target no entry scopes (admit() will refuse it)."""
     canon = canonical(target)
@@ -51,6 +60,9 @@ def curator_lines(summary: dict[str, Any]) -> list[str]:
     for url, outcome in sorted(summary.get("seeds", {}).items()):
         if not (isinstance(outcome, int) and 200 <= outcome < 400):
             lines.append(f"warning: seed {url} answered {outcome}")
+    for url, verdict in sorted(summary.get("robots", {}).items()):
+        if verdict.startswith("unreachable"):
+            lines.append(f"warning: {url} is {verdict}: nothing on its host is fetched for now")
     for key, moves in sorted(summary.get("moved", {}).items()):
         for m in moves[:3]:
             lines.append(

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 from stepdr.core.errors import ConfigError
 from stepdr.core.urls import host_in
 
-from .authority import KNOWN_BAD, TIER_AUTHORITY, UNLISTED_AUTHORITY, prior
+from .authority import ABOUT_ELSEWHERE, KNOWN_BAD, TIER_AUTHORITY, UNLISTED_AUTHORITY, prior
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,7 @@ class Domain:
     authority_override: float | None = None
     mirror: MirrorSpec | None = None
     outdated: bool = False  # ``version: outdated``: a release past its end of life
+    about: tuple[str, ...] = ()  # authoritative only about these names (its own products)
 
     @property
     def key(self) -> str:
@@ -112,6 +113,11 @@ class Domain:
     @property
     def authority(self) -> float:
         return prior(self.tier, self.authority_override, self.outdated)
+
+    @property
+    def authority_elsewhere(self) -> float:
+        """The prior on a query that names none of ``about``: capped at ABOUT_ELSEWHERE."""
+        return min(self.authority, ABOUT_ELSEWHERE) if self.about else self.authority
 
     @property
     def crawled(self) -> bool:

@@ -16,7 +16,11 @@ matter while editing:
   domain when they scope different parts of it, a subdomain or a path, since
   that is how a part gets an authority of its own;
 * everything ``load_domains`` checks (required fields, tiers in range, seeds
-  inside their scope, patterns that compile, …), for every entry.
+  inside their scope, patterns that compile, …), for every entry;
+* what a reviewer of the list found by hand: a tier-1 entry scoping a forum, list,
+  wiki or tracker, and an entry ranked below its host's suffix default (errors);
+  a large site seeded only at its homepage (a warning: the file is sound, but a
+  breadth-first crawl from there mostly yields navigation and news).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import tldextract
 
@@ -37,9 +42,9 @@ from .domains_yaml import Problem, parse_entries, parse_suffix_defaults, read_do
 
 ENTRY_FIELDS = frozenset(
     {"domain", "path", "name", "category", "tier", "authority", "lang", "region"}
-    | {"seeds", "allow", "deny", "budget", "mirror", "version"}
+    | {"seeds", "allow", "deny", "budget", "mirror", "version", "about"}
 )
-DEFAULT_FIELDS = ENTRY_FIELDS - {"domain", "path", "name", "seeds"}
+DEFAULT_FIELDS = ENTRY_FIELDS - {"domain", "path", "name", "seeds", "about"}
 TOP_LEVEL_KEYS = frozenset(
     {"version", "defaults", "categories", "domains", "budgets", "suffix_defaults"}
 )
@@ -94,7 +99,39 @@ def check_data(data: Any, source: str = "<memory>") -> list[Problem]:
     problems += _user_content(entries, source)
     suffixes, _ = parse_suffix_defaults(data, source)
     problems += _shadowed_by_suffix(entries, suffixes, source)
+    problems += _homepage_seeds(entries, source)
     return sorted(problems, key=lambda p: p.entry or 0)
+
+
+# Sites whose content lies deep under navigation: statutes, releases, papers, standards.
+DEEP_CATEGORIES = frozenset(
+    {"government", "legislature", "law", "statistics", "intergovernmental", "standards"}
+    | {"science", "health", "archives"}
+)
+LARGE_BUDGET = 1000  # pages: from here on a homepage seed is a poor start
+
+
+def _homepage_seeds(entries: Iterable[tuple[int, Domain]], source: str) -> list[Problem]:
+    """A large whole-site entry whose every seed is its bare homepage (a warning)."""
+    problems = []
+    for i, d in entries:
+        budget = d.budget or 0
+        if d.path != "/" or budget < LARGE_BUDGET or d.category not in DEEP_CATEGORIES:
+            continue
+        seeds = d.seeds or (d.base_url,)
+        if all(_is_homepage(seed) for seed in seeds):
+            why = (
+                f"every seed is the bare homepage of a large site (budget {budget}): a crawl "
+                "from there mostly yields navigation and news; add a content seed "
+                "(a document library, a sitemap, a release calendar)"
+            )
+            problems.append(Problem(source, why, i, d.domain, "seeds", severity="warning"))
+    return problems
+
+
+def _is_homepage(url: str) -> bool:
+    parts = urlsplit(url)
+    return not parts.query and parts.path in ("", "/", "/index.html", "/index.htm")
 
 
 # Hosts and paths where users write: forums, lists, wikis, trackers, Q&A.

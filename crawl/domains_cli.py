@@ -24,26 +24,34 @@ def domains() -> None:
 
 @domains.command()
 @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
-def check(file: Path | None) -> None:
+@click.option("--warnings", "show_warnings", is_flag=True, help="List every warning too.")
+def check(file: Path | None, show_warnings: bool) -> None:
     """Check FILE (default: ./domains.yaml, else the shipped list) and report every problem.
 
-    Checks the schema, tiers, seeds inside their own scope, allow/deny patterns
-    that compile, and registrable domains (with tldextract's bundled public
-    suffix list): no bare public suffixes, no two entries for the same scope.
-    Prints one line per problem, naming the entry and the field, and exits 1
-    when there is any.
+    Errors: the schema, tiers, seeds inside their own scope, allow/deny patterns
+    that compile, registrable domains (with tldextract's bundled public suffix
+    list: no bare public suffixes, no two entries for the same scope), tier-1
+    entries that scope user-written corners (forums, lists, wikis, trackers) and
+    entries ranked below their host's suffix default.  Prints one line per error,
+    naming the entry and the field, and exits 1 when there is any.
+
+    Warnings leave the file sound and are counted; --warnings lists them: large
+    sites seeded only at their homepage.
     """
     path = file or default_domains_file()
     problems = check_file(path)
-    for problem in problems:
+    errors = [p for p in problems if p.is_error]
+    warnings = [p for p in problems if not p.is_error]
+    for problem in errors + (warnings if show_warnings else []):
         click.echo(str(problem))
-    if problems:
-        click.echo(f"{path}: {len(problems)} problem(s)", err=True)
+    if errors:
+        click.echo(f"{path}: {len(errors)} problem(s)", err=True)
         raise SystemExit(1)
     listed = load_domains(path)
-    click.echo(
-        f"{path}: ok, {len(listed)} entries over {count_registrable(listed)} registrable domains"
-    )
+    line = f"{path}: ok, {len(listed)} entries over {count_registrable(listed)} registrable domains"
+    if warnings:
+        line += f"; {len(warnings)} warning(s)" + ("" if show_warnings else " (--warnings)")
+    click.echo(line)
 
 
 @domains.command("list")
@@ -83,17 +91,38 @@ def list_(
     click.echo(f"{len(picked)} of {len(listed)} entries", err=True)
 
 
+# The areas a Chinese research task spans, as groups of categories.
+AREAS: dict[str, frozenset[str]] = {
+    "policy": frozenset(
+        {"government", "legislature", "law", "statistics", "intergovernmental", "health"}
+        | {"policy-research"}
+    ),
+    "commercial": frozenset({"finance"}),
+    "standards": frozenset({"standards"}),
+    "software": frozenset({"software-docs"}),
+    "science": frozenset({"science", "academia", "ai-research"}),
+    "reference": frozenset({"reference", "archives"}),
+    "news": frozenset({"news"}),
+}
+
+
+def area_of(category: str) -> str:
+    return next((a for a, cats in AREAS.items() if category in cats), "other")
+
+
 @domains.command("stats")
 @domains_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object, for scripts.")
 def stats_(domains_file: Path | None, as_json: bool) -> None:
-    """Count the entries by category, tier, lang and region."""
+    """Count the entries by category, tier, lang and region, and the Chinese ones by area
+    (policy, commercial, standards, software, science, reference, news)."""
     listed = load_domains(domains_file)
     counts = {
         "category": Counter(d.category for d in listed),
         "tier": Counter(str(d.tier) for d in listed),
         "lang": Counter(d.lang for d in listed),
         "region": Counter(d.region for d in listed),
+        "chinese_area": Counter(area_of(d.category) for d in listed if d.lang.startswith("zh")),
     }
     registrable = count_registrable(listed)
     if as_json:
@@ -107,6 +136,62 @@ def stats_(domains_file: Path | None, as_json: bool) -> None:
         click.echo("")
         for line in _table((key, "entries"), [(k, str(n)) for k, n in ordered], numeric={1}):
             click.echo(line)
+
+
+@domains.command("probe")
+@domains_option
+@click.option("--only", multiple=True, help="Only this entry (domain or domain+path); repeatable.")
+@click.option("--timeout", type=click.FloatRange(0.1, 120), default=10.0, show_default=True)
+@click.option(
+    "--delay", type=click.FloatRange(0, 60), default=1.0, show_default=True,
+    help="Seconds between two requests to one host.",
+)  # fmt: skip
+@click.option("--workers", type=click.IntRange(1, 256), default=16, show_default=True)
+@click.option(
+    "--resolve", multiple=True, metavar="HOST:ADDRESS",
+    help="Pin a host name to an address (plain http only), like curl --resolve.",
+)  # fmt: skip
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write JSON here.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON list, for scripts.")
+def probe_(
+    domains_file: Path | None,
+    only: tuple[str, ...],
+    timeout: float,
+    delay: float,
+    workers: int,
+    resolve: tuple[str, ...],
+    out: Path | None,
+    as_json: bool,
+) -> None:
+    """Ask every seed whether it still answers, without crawling (needs the network).
+
+    Per seed: its host's robots.txt verdict, whether the seed may be fetched, the
+    status it answers, where it ends after redirects inside the list, and the first
+    redirect out of the list, with its target.  Prints the seeds that need a
+    curator's look (dead, moved, disallowed) and a count.
+    """
+    from .config import CrawlConfig
+    from .probe import http_fetcher, probe, probe_lines
+
+    listed = load_domains(domains_file)
+    if only:
+        listed = listed.select(only)
+    pinned = {}
+    for item in resolve:
+        host, sep, address = item.partition(":")
+        if not sep or not host or not address:
+            raise click.BadParameter(f"expected HOST:ADDRESS, got {item!r}", param_hint="--resolve")
+        pinned[host.lower()] = address
+    agent = CrawlConfig(Path(listed.source), Path("."), Path(".")).agent
+    results = probe(listed, http_fetcher(agent, timeout, pinned), delay=delay, workers=workers)
+    payload = [r.as_dict() for r in results]
+    if out is not None:
+        out.write_text(json.dumps(payload, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    if as_json:
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    for line in probe_lines(results):
+        click.echo(line)
 
 
 def _row(d: Domain) -> tuple[str, ...]:

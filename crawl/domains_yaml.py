@@ -37,9 +37,14 @@ class Problem:
     entry: int | None = None
     domain: str | None = None
     field: str | None = None
+    severity: str = "error"  # or "warning": worth a curator's look, but the file is sound
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
 
     def __str__(self) -> str:
-        where = self.source
+        where = ("warning: " if not self.is_error else "") + self.source
         if self.entry is not None:
             where += f": entry {self.entry}" + (f" ({self.domain})" if self.domain else "")
         if self.field is not None:
@@ -136,7 +141,9 @@ def _parse_entry(
     ):
         fail("budget", f"must be a positive integer, got {budget!r}")
         budget = None
-    lists = {name: _str_list(entry.get(name), fail, name) for name in ("seeds", "allow", "deny")}
+    lists = {
+        name: _str_list(entry.get(name), fail, name) for name in ("seeds", "allow", "deny", "about")
+    }
     for name in ("allow", "deny"):
         compiled = []
         for pat in lists[name]:
@@ -167,6 +174,7 @@ def _parse_entry(
         authority_override=float(authority) if authority is not None else None,
         mirror=mirror,
         outdated=version == "outdated",
+        about=tuple(t.strip() for t in lists["about"] if t.strip()),
     )
     for seed in d.seeds or (d.base_url,):
         if not d.in_scope(seed):

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from protego import Protego
@@ -25,8 +24,10 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
+from .curator import note_robots
 from .politeness import set_floor
 from .refusals import Refused, RetryLater
+from .robots_rules import UA_TOKEN, Rules, rules_from, verdict
 from .session import session_of
 from .warc_files import read_response
 
@@ -37,37 +38,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MIN_PARSE_BYTES = 500 * 1024
-UA_TOKEN = "stepdr"
-
-
-@dataclass(frozen=True)
-class Rules:
-    parser: Protego | None
-    """None: no rules (allow all) or, when ``reachable`` is False, nothing allowed."""
-    reachable: bool
-    expires: float
-
-    def allows(self, url: str) -> bool:
-        if not self.reachable:
-            return False
-        return self.parser is None or self.parser.can_fetch(url, UA_TOKEN)
-
-
-def rules_from(
-    status: int,
-    body: bytes,
-    fetched: float,
-    ttl: float = 86400.0,
-    retry: float = 600.0,
-    max_bytes: int = 512 * 1024,
-) -> Rules:
-    """What an answer to ``/robots.txt`` means (RFC 9309 section 2.3.1)."""
-    if 200 <= status < 300:
-        text = body[:max_bytes].decode("utf-8", errors="replace")
-        return Rules(Protego.parse(text), True, fetched + ttl)
-    if 400 <= status < 500 and status != 429:
-        return Rules(None, True, fetched + ttl)
-    return Rules(None, False, time.time() + retry)
 
 
 class RobotsMiddleware:
@@ -112,6 +82,7 @@ class RobotsMiddleware:
             log.info("%s: unreachable (%s)", robots_url, type(e).__name__)
             rules = Rules(None, False, time.time() + self.retry)
         self._rules[netloc] = rules
+        note_robots(self.crawler.stats, robots_url, verdict(None, rules))
         if rules.parser is not None:
             self._apply_delay(parts.hostname or "", rules.parser)
         for waiter in self._waiting.pop(netloc):

@@ -40,6 +40,7 @@ def summarize(stats: dict[str, Any]) -> dict[str, Any]:
         "pages_by_entry": group("stepdr/pages_by_entry/"),
         "seeds": dict(stats.get("stepdr/seeds", {})),
         "moved": dict(stats.get("stepdr/moved", {})),
+        "robots": dict(stats.get("stepdr/robots", {})),
         "elapsed_s": round(float(elapsed or 0.0), 3),
         "pages_per_s": round(pages / float(elapsed), 2) if elapsed else 0.0,
         "finish_reason": str(stats.get("finish_reason", "")),

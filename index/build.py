@@ -59,7 +59,7 @@ class BuildConfig:
         }
 
 
-PIPELINE_VERSION = 2
+PIPELINE_VERSION = 3  # 3: the store keeps the priors of sources primary only about themselves
 
 
 @dataclass(frozen=True)

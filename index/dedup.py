@@ -121,6 +121,8 @@ def make_passages(
                 fetched=page.ref.fetched,
                 published=page.published,
                 lang=page.lang,
+                about=entry.about if entry else (),
+                authority_elsewhere=entry.authority_elsewhere if entry and entry.about else None,
             )
             kept = best.get(key)
             if kept is not None:

@@ -50,6 +50,8 @@ class Passage:
     fetched: str
     published: str | None = None
     lang: str | None = None
+    about: tuple[str, ...] = ()  # the source is primary only on queries naming one of these
+    authority_elsewhere: float | None = None  # its prior on any other query
 
 
 def cite_id(url: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from .records import Passage
@@ -18,7 +19,11 @@ CREATE TABLE passages (
     authority REAL NOT NULL, tier INTEGER, fetched TEXT NOT NULL, published TEXT, lang TEXT
 );
 CREATE INDEX passages_url ON passages (url, ordinal);
+CREATE TABLE about (url TEXT PRIMARY KEY, names TEXT NOT NULL, authority REAL NOT NULL);
 """
+# ``about``: pages of sources that are primary only about themselves (``about:`` in
+# domains.yaml), with the names and the prior they get on queries naming none of them.
+# A table of its own, so stores written before it existed still open.
 _COLUMNS = (
     "id, cite_id, url, domain, title, headings, ordinal, text, authority, tier, fetched, "
     "published, lang"
@@ -53,13 +58,26 @@ def _passage(row: Sequence[object]) -> Passage:
 def write_store(directory: Path, passages: Iterable[Passage]) -> int:
     """Write a new store; returns the passage count."""
     path = directory / FILENAME
+    passages_about: list[Passage] = []
+
+    def rows() -> Iterable[tuple[object, ...]]:
+        for p in passages:
+            if p.about and p.authority_elsewhere is not None:
+                passages_about.append(p)
+            yield _row(p)
+
     con = sqlite3.connect(path)
     try:
         con.executescript(_SCHEMA)
         cur = con.executemany(
             f"INSERT INTO passages ({_COLUMNS}) VALUES ({', '.join('?' * 13)})",
-            (_row(p) for p in passages),
+            rows(),
         )
+        con.executemany(
+            "INSERT OR IGNORE INTO about (url, names, authority) VALUES (?, ?, ?)",
+            ((p.url, json.dumps(list(p.about), ensure_ascii=False), p.authority_elsewhere)
+             for p in passages_about),
+        )  # fmt: skip
         con.commit()
         n = con.execute("SELECT COUNT(*) FROM passages").fetchone()[0]
         del cur
@@ -74,6 +92,31 @@ class PassageStore:
     def __init__(self, directory: Path) -> None:
         uri = (directory / FILENAME).resolve().as_uri() + "?mode=ro"
         self._con = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        self._has_about = bool(
+            self._con.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'about'"
+            ).fetchone()
+        )
+
+    def _with_about(self, passages: list[Passage]) -> list[Passage]:
+        if not self._has_about or not passages:
+            return passages
+        urls = sorted({p.url for p in passages})
+        marks = ",".join("?" * len(urls))
+        found = {
+            str(url): (tuple(json.loads(str(names))), float(auth))
+            for url, names, auth in self._con.execute(
+                f"SELECT url, names, authority FROM about WHERE url IN ({marks})", urls
+            )
+        }
+        if not found:
+            return passages
+        return [
+            replace(p, about=found[p.url][0], authority_elsewhere=found[p.url][1])
+            if p.url in found
+            else p
+            for p in passages
+        ]
 
     def count(self) -> int:
         return int(self._con.execute("SELECT COUNT(*) FROM passages").fetchone()[0])
@@ -86,13 +129,13 @@ class PassageStore:
             return {}
         marks = ",".join("?" * len(ids))
         rows = self._con.execute(f"SELECT {_COLUMNS} FROM passages WHERE id IN ({marks})", ids)
-        return {p.id: p for p in map(_passage, rows)}
+        return {p.id: p for p in self._with_about(list(map(_passage, rows)))}
 
     def page(self, url: str) -> list[Passage]:
         rows = self._con.execute(
             f"SELECT {_COLUMNS} FROM passages WHERE url = ? ORDER BY ordinal", (url,)
         )
-        return [_passage(r) for r in rows]
+        return self._with_about([_passage(r) for r in rows])
 
     def stats(self) -> dict[str, int]:
         pages, domains = self._con.execute(

@@ -19,6 +19,7 @@ from stepdr.index.records import Passage, passage_context, same_text_key
 
 from .cross import Reranker
 from .fuse import FUSIONS, fuse, rerank
+from .prior import query_authority
 from .questions import content_words, is_question
 from .results import Scores
 
@@ -164,7 +165,7 @@ def rank_batch(
             lists["dense"] = [(pid, c) for pid, c in dense_lists[i] if c >= config.min_cosine]
         ids = list(dict.fromkeys(pid for hits in lists.values() for pid, _ in hits))
         passages = index.passages(ids)
-        authority = {pid: p.authority for pid, p in passages.items()}
+        authority = {pid: query_authority(p, text) for pid, p in passages.items()}
         fused = fuse(
             lists,
             authority,

@@ -12,12 +12,43 @@ outranks a tier-1 passage only when it is at least 1/0.82 ≈ 22 % more relevant
 an unlisted one when it is 32 % more.  Comparable matches go to the stronger
 source; a clearly better match from a weaker source still wins.  β = 0 turns
 the stage off; β = 1 makes authority proportional (an unlisted page needs 5×).
+
+A source that is primary only about itself (``about:`` in domains.yaml: a company's
+documentation, a lab's posts) keeps its prior on a query that names it, and gets
+the lower prior stored beside it (tier 3's at most) on any other query.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+
+from stepdr.index.records import Passage
+
+
+def names_any(query: str, names: Iterable[str]) -> bool:
+    """Whether ``query`` names one of ``names``: as a whole word for Latin script, as a
+    substring for Chinese (which has no spaces between words)."""
+    q = query.casefold()
+    for name in names:
+        n = name.casefold()
+        if not n:
+            continue
+        if n.isascii():
+            if re.search(rf"(?<![\w]){re.escape(n)}(?![\w])", q):
+                return True
+        elif n in q:
+            return True
+    return False
+
+
+def query_authority(p: Passage, query: str) -> float:
+    """The prior of ``p`` for ``query``: its own, or its about-elsewhere prior when it is
+    primary only about names the query does not mention."""
+    if not p.about or p.authority_elsewhere is None or names_any(query, p.about):
+        return p.authority
+    return p.authority_elsewhere
 
 
 def prior_factor(authority: float, weight: float) -> float:

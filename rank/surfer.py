@@ -18,6 +18,7 @@ from stepdr.index.versions import IndexDir
 from .cross import CrossEncoderReranker, Reranker
 from .pages import page_text, url_variants
 from .pipeline import RankConfig, Ranked, rank_batch
+from .prior import query_authority
 from .results import OpenResult, SearchResult
 from .snippet import snippet
 
@@ -180,7 +181,7 @@ def _result(r: Ranked, query: str) -> SearchResult:
         score=r.scores.final,
         passage_id=p.id,
         headings=p.headings,
-        authority=p.authority,
+        authority=query_authority(p, query),
         scores=r.scores,
         tier=p.tier,
         ordinal=p.ordinal,

@@ -8,12 +8,19 @@ from pathlib import Path
 import pytest
 
 from stepdr.core.errors import ConfigError
-from stepdr.crawl.authority import KNOWN_BAD, OUTDATED_FACTOR, TIER_AUTHORITY, UNLISTED_AUTHORITY
+from stepdr.crawl.authority import (
+    ABOUT_ELSEWHERE,
+    KNOWN_BAD,
+    OUTDATED_FACTOR,
+    TIER_AUTHORITY,
+    UNLISTED_AUTHORITY,
+)
 from stepdr.crawl.domains_check import check_data
 from stepdr.crawl.domains_yaml import parse_domains
 from stepdr.crawl.run import run_crawl
 from stepdr.index.build import BuildConfig, build_index
 from stepdr.rank import Surfer
+from stepdr.rank.prior import names_any
 
 from .conftest import mock_crawl_config
 from .mockserver import MockServer, Site
@@ -144,3 +151,45 @@ def test_check_flags_user_content_at_tier_1_and_entries_below_their_suffix() -> 
     assert not any("docs.python.org" in p or "www.gov.cn" in p for p in problems)
     data["domains"] = [_entry("discuss.python.org", 4), _entry("stats.example.gov.cn", 2)]
     assert check_data(data) == []
+
+
+def test_check_warns_of_a_large_site_seeded_only_at_its_homepage() -> None:
+    home = _entry("stats.example.org", 1, category="statistics", budget=2000,
+                  seeds=["https://stats.example.org/"])  # fmt: skip
+    seeds = ["https://laws.example.org/", "https://laws.example.org/acts/"]
+    deep = _entry("laws.example.org", 1, category="law", budget=2000, seeds=seeds)
+    small = _entry("small.example.org", 1, category="statistics", budget=200)
+    docs = _entry("docs.example.org", 1, budget=5000)  # software docs start well at home
+    problems = check_data({"domains": [home, deep, small, docs]})
+    assert [(p.domain, p.severity) for p in problems] == [("stats.example.org", "warning")]
+    assert "homepage" in str(problems[0]) and str(problems[0]).startswith("warning: ")
+
+
+def test_a_source_primary_only_about_itself_wins_only_when_named(tmp_path: Path) -> None:
+    ds = parse_domains({"domains": [
+        _entry("docs.acme.example", 1, about=["Acme", "Widgetron", "艾克米"]),
+        _entry("handbook.example.org", 2),
+    ]})  # fmt: skip
+    vendor = ds.match("https://docs.acme.example/cache.html")
+    assert vendor is not None and vendor.about == ("Acme", "Widgetron", "艾克米")
+    assert vendor.authority == TIER_AUTHORITY[1]
+    assert vendor.authority_elsewhere == ABOUT_ELSEWHERE
+    vendor_text = "The cache keeps results by argument and evicts the least recently used entries."
+    other_text = "The cache stores results by argument and evicts the least recently used ones."
+    warc = write_warc(tmp_path / "w.warc.gz", {
+        "https://docs.acme.example/cache.html": ("text/html", html_page("Caching", vendor_text)),
+        "https://handbook.example.org/cache.html": ("text/html", html_page("Caching", other_text)),
+    })  # fmt: skip
+    config = BuildConfig(tmp_path / "data", warcs=(warc,), workers=1, dense=False, min_words=5)
+    build_index(config, ds)
+    surfer = Surfer.open(tmp_path / "data")
+    elsewhere = surfer.search("cache evicts least recently used", 2)
+    assert [h.url.split("/")[2] for h in elsewhere] == ["handbook.example.org", "docs.acme.example"]
+    assert elsewhere[1].authority == ABOUT_ELSEWHERE
+    named = surfer.search("Acme cache evicts least recently used", 2)
+    assert [h.url.split("/")[2] for h in named] == ["docs.acme.example", "handbook.example.org"]
+    assert named[0].authority == TIER_AUTHORITY[1]
+    assert names_any("艾克米的缓存", ("艾克米",)) and names_any("widgetron?", ("Widgetron",))
+    assert not names_any("Acmeish cache", ("Acme",))
+    with pytest.raises(ConfigError, match="about"):
+        parse_domains({"domains": [_entry("a.org", 1, about=[1])]})
