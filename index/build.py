@@ -7,8 +7,11 @@ store, BM25 and FAISS, checked, and only then published.
 
 from __future__ import annotations
 
+import json
 import logging
+import multiprocessing
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from stepdr.core.errors import WarcError
+from stepdr.core.processes import die_with_parent
 from stepdr.crawl.domains import DomainSet
 
 from .bm25 import write_bm25
@@ -24,6 +28,7 @@ from .chunk import chunk_blocks
 from .dedup import PageText, make_passages
 from .extract import extract
 from .pdf import extract_pdf, is_pdf
+from .progress import Progress
 from .records import PageRef, Passage, passage_context
 from .store import write_store
 from .verify import file_checksums, verify_version
@@ -45,6 +50,7 @@ class BuildConfig:
     dense: bool = True
     model: str | None = None  # None: the bundled all-MiniLM-L6-v2
     embed_backend: str = "auto"  # auto | torch | onnx | onnx-int8: see embed_backend.py
+    progress: str = "auto"  # auto (a live line on a terminal, else log lines) | tty | log | off
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -93,7 +99,15 @@ def _map_pages(refs: Sequence[PageRef], config: BuildConfig) -> Iterator[PageTex
     if workers == 1 or len(jobs) < 16:
         yield from map(_extract_one, jobs)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # Workers are this process's own children (fork, else spawn; never a fork server,
+    # whose children outlive us), and die with it however it ends.
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context(method),
+        initializer=die_with_parent,
+        initargs=(os.getpid(),),
+    ) as pool:
         yield from pool.map(_extract_one, jobs, chunksize=8)
 
 
@@ -121,10 +135,14 @@ def _embed(
     def compute(texts: Sequence[str]) -> Any:
         return chooser.pick(texts).encode(texts)
 
+    texts = [passage_context(p) for p in passages]
+    meter = Progress("embedding passages", len(texts), config.progress)
     try:
-        vecs, computed = cache.get_or_compute([passage_context(p) for p in passages], compute)
+        vecs, computed = cache.get_or_compute(texts, compute, progress=meter.done)
     finally:
         cache.close()
+        if meter.count:
+            meter.close()
     backend = chooser.info["backend"] if computed else "-"
     say(
         f"embedded {computed} new passages ({len(passages) - computed} cached) on "
@@ -159,6 +177,7 @@ def build_index(
     config: BuildConfig, domains: DomainSet, say: Callable[[str], None] = lambda _: None
 ) -> BuildResult:
     start = time.monotonic()
+    stages: dict[str, float] = {}
     index = IndexDir(config.data_dir)
     warcs = _find_sources(config)
     sources = _sources(warcs)
@@ -170,24 +189,31 @@ def build_index(
     refs = latest_pages(warcs, domains.canonical)
     if not refs:
         raise WarcError(f"no HTML or PDF pages found in {len(warcs)} WARC file(s)")
+    stages["read_warcs"] = time.monotonic() - start
     say(f"extracting {len(refs)} pages from {len(warcs)} WARC file(s)")
     pages: list[PageText] = []
     failed = 0
+    meter = Progress("extracting pages", len(refs), config.progress)
     for result in _map_pages(refs, config):
+        meter.done()
         if isinstance(result, str):
             log.warning("extraction failed: %s", result)
             failed += 1
         elif result is not None:
             pages.append(result)
+    meter.close()
+    stages["extract"] = time.monotonic() - start - sum(stages.values())
     passages, dropped = make_passages(pages, domains)
     if not passages:
         raise WarcError(f"no text could be extracted from {len(refs)} pages")
+    stages["passages"] = time.monotonic() - start - sum(stages.values())
     say(f"indexing {len(passages)} passages from {len(pages)} pages")
     dense_meta: dict[str, Any] | None = None
     computed = 0
     vectors = None
     if config.dense:
         vectors, dense_meta, computed = _embed(passages, config, say)
+        stages["embed"] = time.monotonic() - start - sum(stages.values())
     partial = index.new_version()
     n_store = write_store(partial, passages)
     n_bm25 = write_bm25(partial, passages)
@@ -217,6 +243,43 @@ def build_index(
     verify_version(partial)  # never publish a version that fails its own checks
     version = index.publish(partial)
     index.prune(config.keep)
-    return BuildResult(
-        version, len(pages), n_store, failed, seconds=time.monotonic() - start, embedded=computed
+    stages["write"] = time.monotonic() - start - sum(stages.values())
+    seconds = time.monotonic() - start
+    write_build_stats(
+        index.root / STATS_FILE,
+        {
+            "version": version.name,
+            "pages": len(pages),
+            "passages": n_store,
+            "failed_pages": failed,
+            "dropped": dropped,
+            "embedded": computed,
+            "embedded_cached": (n_dense or 0) - computed,
+            "seconds": round(seconds, 3),
+            "stages_s": {k: round(v, 3) for k, v in stages.items()},
+            "pages_per_s": round(len(refs) / stages["extract"], 2) if stages["extract"] else None,
+            "passages_per_s": round(n_store / seconds, 2) if seconds else None,
+            "peak_rss_mb": peak_rss_mb(),
+        },
     )
+    return BuildResult(version, len(pages), n_store, failed, seconds=seconds, embedded=computed)
+
+
+STATS_FILE = "build-stats.json"
+"""Written beside the versions at the end of every build, as the crawl writes its stats."""
+
+
+def peak_rss_mb() -> dict[str, float]:
+    """Peak resident memory of this process and of its largest finished child, in MB."""
+    import resource
+
+    scale = 1024 if sys.platform != "darwin" else 1  # ru_maxrss: KiB on Linux, bytes on macOS
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 1e6
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * scale / 1e6
+    return {"process": round(own, 1), "largest_child": round(children, 1)}
+
+
+def write_build_stats(path: Path, stats: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)

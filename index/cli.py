@@ -48,6 +48,13 @@ from .versions import IndexDir, read_manifest
 @click.option(
     "--keep", type=click.IntRange(min=1), default=3, show_default=True, help="Versions to keep."
 )
+@click.option(
+    "--progress",
+    type=click.Choice(["auto", "tty", "log", "off"]),
+    default="auto",
+    show_default=True,
+    help="auto: a live line on a terminal, log lines every 10 s otherwise.",
+)
 def build(
     data_dir: Path,
     domains_file: Path | None,
@@ -60,12 +67,16 @@ def build(
     min_words: int,
     max_words: int,
     keep: int,
+    progress: str,
 ) -> None:
     """Build a new index version from WARC files and make it live.
 
     Reads every HTML response (the latest copy of each URL), extracts its main
     text into paragraph-level passages and indexes them.  The previous version
-    stays live until the new one is complete.
+    stays live until the new one is complete.  Shows progress (pages extracted,
+    passages embedded, rate, ETA) and writes the build's figures to
+    DATA/index/build-stats.json.  Embeddings are committed as they are computed,
+    so the same command after a crash or kill embeds only what is missing.
     """
     from .build import BuildConfig, build_index
 
@@ -83,6 +94,7 @@ def build(
         embed_backend=embed_backend,
         min_words=min_words,
         max_words=max_words,
+        progress=progress,
     )
     result = build_index(config, domains, say=click.echo)
     if result.skipped:

@@ -1,4 +1,8 @@
-"""Embeddings cached by text hash, so a rebuild embeds only text it has not seen."""
+"""Embeddings cached by text hash, so a rebuild embeds only text it has not seen.
+
+Vectors are committed ``batch`` at a time as they are computed: a build killed at 90 %
+keeps 90 % of its vectors, and the same command run again embeds only the rest.
+"""
 
 from __future__ import annotations
 
@@ -24,9 +28,14 @@ class EmbeddingCache:
         self._con.execute("CREATE TABLE IF NOT EXISTS vec (key TEXT PRIMARY KEY, v BLOB)")
 
     def get_or_compute(
-        self, texts: Sequence[str], compute: Callable[[Sequence[str]], np.ndarray]
+        self,
+        texts: Sequence[str],
+        compute: Callable[[Sequence[str]], np.ndarray],
+        batch: int = 1024,
+        progress: Callable[[int], None] | None = None,
     ) -> tuple[np.ndarray, int]:
-        """Vectors for ``texts`` and how many had to be computed."""
+        """Vectors for ``texts`` and how many had to be computed (``progress(n)`` after
+        each committed batch of n)."""
         keys = [cache_key(self.model, t) for t in texts]
         found: dict[str, bytes] = {}
         for i in range(0, len(keys), 500):
@@ -36,13 +45,16 @@ class EmbeddingCache:
             )
             found.update(rows)
         missing = sorted({k for k in keys if k not in found})
-        if missing:
-            first = {k: i for i, k in reversed(list(enumerate(keys)))}
-            vecs = compute([texts[first[k]] for k in missing])
-            rows_new = [(k, vecs[j].astype(np.float32).tobytes()) for j, k in enumerate(missing)]
+        first = {k: i for i, k in reversed(list(enumerate(keys)))} if missing else {}
+        for start in range(0, len(missing), batch):
+            part = missing[start : start + batch]
+            vecs = compute([texts[first[k]] for k in part])
+            rows_new = [(k, vecs[j].astype(np.float32).tobytes()) for j, k in enumerate(part)]
             with self._con:
                 self._con.executemany("INSERT OR REPLACE INTO vec VALUES (?, ?)", rows_new)
             found.update(rows_new)
+            if progress is not None:
+                progress(len(part))
         out = np.frombuffer(b"".join(found[k] for k in keys), dtype=np.float32)
         return out.reshape(len(keys), self.dim).copy(), len(missing)
 

@@ -17,6 +17,7 @@ from typing import Any
 from stepdr.core.errors import IndexCorruptError, StepdrError
 
 from .bm25 import BM25Index
+from .coalesce import Coalescer
 from .dense import DenseIndex
 from .embed import Embedder, model_languages
 from .languages import covers
@@ -50,6 +51,9 @@ class Version:
         self._embedder: Embedder | None = None
         self._load_lock = threading.Lock()
         self._encode_lock = threading.Lock()  # one forward pass at a time
+        # Concurrent searches share forward passes (index/coalesce.py); window 0: no
+        # waiting for company, only the queries that queued during the running pass.
+        self._batcher: Coalescer | None = Coalescer(self._encode, window=0.0)
         self._store_lock = threading.Lock()  # one SQLite connection, shared
 
     @classmethod
@@ -118,10 +122,26 @@ class Version:
         """
         if self.dense is None or not queries:
             return [[] for _ in queries]
-        embedder = self.embedder
-        with self._encode_lock:
-            vecs = embedder.encode(list(queries))
+        if self._batcher is not None:
+            vecs = self._batcher(list(queries))
+        else:
+            with self._encode_lock:
+                vecs = self._encode(list(queries))
         return self.dense.search(vecs, k)
+
+    def _encode(self, texts: list[str]) -> Any:
+        return self.embedder.encode(texts)
+
+    def set_micro_batch(self, window: float | None) -> None:
+        """Share forward passes between concurrent searches, waiting up to ``window``
+        seconds for company when idle; None: one forward pass per search, in turn."""
+        self._batcher = None if window is None else Coalescer(self._encode, window=window)
+
+    @property
+    def micro_batches(self) -> tuple[int, int]:
+        """(forward passes, queries embedded) by the micro-batcher so far."""
+        b = self._batcher
+        return (b.batches, b.items) if b is not None else (0, 0)
 
     def passages(self, ids: Sequence[int]) -> dict[int, Passage]:
         with self._store_lock:

@@ -21,16 +21,26 @@ class LiveSurfer:
     up within ``check_every`` seconds, and one that fails to open is not served."""
 
     def __init__(
-        self, data_dir: Path, config: RankConfig | None = None, check_every: float = 2.0
+        self,
+        data_dir: Path,
+        config: RankConfig | None = None,
+        check_every: float = 2.0,
+        micro_batch: float | None = 0.0,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.config = config
         self.check_every = check_every
+        self.micro_batch = micro_batch  # see Version.set_micro_batch
         self._index = IndexDir(self.data_dir)
-        self._surfer = Surfer.open(self.data_dir, config)
+        self._surfer = self._open()
         self._pointer = self._read_pointer()
         self._checked = time.monotonic()
         self._lock = threading.Lock()
+
+    def _open(self) -> Surfer:
+        surfer = Surfer.open(self.data_dir, self.config)
+        surfer.index.set_micro_batch(self.micro_batch)
+        return surfer
 
     def _read_pointer(self) -> str:
         try:
@@ -48,7 +58,7 @@ class LiveSurfer:
             if pointer and pointer != self._pointer:
                 self._pointer = pointer
                 try:
-                    fresh = Surfer.open(self.data_dir, self.config)
+                    fresh = self._open()
                 except StepdrError as e:
                     log.warning(
                         "keeping %s: new version does not open (%s)", self._surfer.version, e

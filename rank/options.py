@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -148,4 +147,6 @@ def resolve_token(token: str | None, no_auth: bool) -> tuple[str | None, bool]:
 
 
 def default_workers() -> int:
-    return max(2, min(8, os.cpu_count() or 2))
+    # Searches in flight share query-embedding passes (index/coalesce.py), so more of
+    # them than cores is the point: at 16 clients on 2 cores, 16 workers doubled req/s.
+    return 16

@@ -26,8 +26,8 @@ def _announce_token(token: str | None, generated: bool) -> None:
     "--workers",
     type=click.IntRange(1, 64),
     default=default_workers,
-    show_default="cores, 2 to 8",
-    help="Searches answered at once.",
+    show_default=True,
+    help="Searches answered at once (they share query-embedding passes).",
 )
 @click.option(
     "--rate",
@@ -43,6 +43,17 @@ def _announce_token(token: str | None, generated: bool) -> None:
     show_default=True,
     help="Largest request body in bytes.",
 )
+@click.option(
+    "--micro-batch-ms",
+    type=click.FloatRange(0, 100),
+    default=2.0,
+    show_default=True,
+    help="Concurrent searches share one query-embedding pass, waiting this long for "
+    "company when the model is idle.",
+)
+@click.option(
+    "--no-micro-batch", is_flag=True, help="One query-embedding pass per search, in turn."
+)
 @rank_options
 def serve(
     data_dir: Path,
@@ -53,6 +64,8 @@ def serve(
     workers: int,
     rate: float,
     max_body: int,
+    micro_batch_ms: float,
+    no_micro_batch: bool,
     **rank: Any,
 ) -> None:
     """Serve the index over HTTP on loopback, as Step-DeepResearch's search API.
@@ -65,7 +78,8 @@ def serve(
     from .server import ServerSettings
     from .server import serve as run
 
-    surfers = LiveSurfer(data_dir, pop_rank_config(rank))
+    window = None if no_micro_batch else micro_batch_ms / 1000
+    surfers = LiveSurfer(data_dir, pop_rank_config(rank), micro_batch=window)
     token, generated = resolve_token(token, no_auth)
     settings = ServerSettings(
         port=port,

@@ -16,6 +16,9 @@ from stepdr.index.verify import verify_version
 from stepdr.index.versions import IndexDir
 from stepdr.rank.surfer import Surfer
 
+from .conftest import write_domains
+from .warcutil import html_page, write_warc
+
 pytestmark = pytest.mark.integration
 
 KILLS = 20
@@ -53,3 +56,67 @@ def test_sigkill_during_build(crawled_site: Path, tmp_path: Path) -> None:
     _check_live(data)
     leftovers = [p for p in (data / "index" / "versions").iterdir() if p.name.endswith(".partial")]
     assert leftovers == [], "a completed build sweeps partial versions of killed ones"
+
+
+def _children(pid: int) -> set[int]:
+    """Every live descendant of ``pid`` (from /proc, so no extra dependency)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {c for c, p in parents.items() if p in frontier} - found
+        found |= frontier
+    return found
+
+
+def _alive(pids: set[int]) -> set[int]:
+    alive = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            alive.add(pid)
+    return alive
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_extraction_workers_die_with_a_killed_build(tmp_path: Path) -> None:
+    text = "Calibration of the reference instruments follows the published procedure {}."
+    pages = {
+        f"https://standards.example.org/p{i}.html": (
+            "text/html", html_page(f"Page {i}", *(text.format(i * 10 + j) for j in range(12)))
+        )
+        for i in range(400)
+    }  # fmt: skip
+    data = tmp_path / "data"
+    (data / "warc").mkdir(parents=True)
+    write_warc(data / "warc" / "pages.warc.gz", pages)
+    domains = write_domains(tmp_path / "domains.yaml", [
+        {"domain": "standards.example.org", "name": "x", "category": "standards", "tier": 1}
+    ])  # fmt: skip
+    cmd = [sys.executable, "-m", "stepdr.rank.cli", "build", "--data", str(data), "--domains",
+           str(domains), "--workers", "2", "--no-dense", "--force"]  # fmt: skip
+    rng = random.Random(20261202)
+    for _ in range(5):
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        workers: set[int] = set()
+        deadline = time.monotonic() + 60
+        while len(workers) < 2 and time.monotonic() < deadline and proc.poll() is None:
+            workers |= _children(proc.pid)
+            time.sleep(0.02)
+        assert workers, "the build started no extraction workers"
+        time.sleep(rng.uniform(0, 0.5))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 5
+        while _alive(workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _alive(workers) == set(), "extraction workers outlived the killed build"

@@ -10,6 +10,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -210,3 +211,52 @@ def test_a_real_server_on_loopback(surfer: Surfer) -> None:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_concurrent_searches_share_embedding_passes(corpus: Path) -> None:
+    """Micro-batching: concurrent requests answer as sequential ones, in fewer passes."""
+    import uvicorn
+
+    from stepdr.rank.live import LiveSurfer
+
+    live = LiveSurfer(corpus, micro_batch=0.02)
+    queries = ["tide tables", "cod stocks quotas", "货币政策", "harbour dues", "fishing permits",
+               "monetary policy rate", "tidal range", "quota allocation"]  # fmt: skip
+    expected = {q: [r.url for r in live.current().search(q, 3)] for q in queries}
+    before = live.current().index.micro_batches
+    port = _free_port()
+    settings = ServerSettings(port=port, token=TOKEN, workers=8)
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(live, settings), host="127.0.0.1", port=port, log_level="error")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(100):
+            if server.started:
+                break
+            time.sleep(0.05)
+        assert server.started
+        got: dict[str, list[str]] = {}
+
+        def post(query: str) -> None:
+            req = urllib.request.Request(
+                f"http://127.0.0.1:{port}/v1/search",
+                json.dumps({"query": query, "n": 3}).encode(),
+                {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                got[query] = [r["url"] for r in json.loads(resp.read())["results"]]
+
+        threads = [threading.Thread(target=post, args=(q,)) for q in queries]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert got == expected
+    after = live.current().index.micro_batches
+    batches, items = after[0] - before[0], after[1] - before[1]
+    assert items >= len(queries) - 1 and batches < items  # some searches shared a pass
