@@ -27,6 +27,7 @@ from .bm25 import write_bm25
 from .chunk import chunk_blocks
 from .dedup import PageText, make_passages
 from .extract import extract
+from .page_cache import PageCache
 from .pdf import extract_pdf, is_pdf
 from .progress import Progress
 from .records import PageRef, Passage, passage_context
@@ -93,6 +94,13 @@ def _extract_one(args: tuple[PageRef, int, int]) -> PageText | str | None:
     return PageText(ref, page.title, page.lang, page.published, chunks)
 
 
+def _extraction_key(config: BuildConfig) -> str:
+    """What an extracted page depends on besides its URL and body."""
+    import trafilatura
+
+    return f"{PIPELINE_VERSION}|{config.min_words}|{config.max_words}|{trafilatura.__version__}"
+
+
 def _map_pages(refs: Sequence[PageRef], config: BuildConfig) -> Iterator[PageText | str | None]:
     jobs = [(r, config.min_words, config.max_words) for r in refs]
     workers = config.workers or os.cpu_count() or 1
@@ -132,10 +140,14 @@ def _embed(
     chooser = Chooser(embedder, config.model, config.embed_backend, config.data_dir / "cache")
     cache = EmbeddingCache(config.data_dir / "cache" / "embeddings", embedder.name, embedder.dim)
 
-    def compute(texts: Sequence[str]) -> Any:
-        return chooser.pick(texts).encode(texts)
-
     texts = [passage_context(p) for p in passages]
+    chosen: list[Any] = []
+
+    def compute(batch: Sequence[str]) -> Any:
+        if not chosen:  # the runtime is picked once, on the whole build's texts
+            chosen.append(chooser.pick(texts))
+        return chosen[0].encode(batch)
+
     meter = Progress("embedding passages", len(texts), config.progress)
     try:
         vecs, computed = cache.get_or_compute(texts, compute, progress=meter.done)
@@ -190,19 +202,33 @@ def build_index(
     if not refs:
         raise WarcError(f"no HTML or PDF pages found in {len(warcs)} WARC file(s)")
     stages["read_warcs"] = time.monotonic() - start
-    say(f"extracting {len(refs)} pages from {len(warcs)} WARC file(s)")
-    pages: list[PageText] = []
+    cache = PageCache(config.data_dir / "cache" / "pages.sqlite", _extraction_key(config))
+    cached = cache.get_many(refs)
+    todo = [r for r in refs if r.url not in cached]
+    pages = [p for p in cached.values() if p is not None]
+    say(
+        f"extracting {len(todo)} pages from {len(warcs)} WARC file(s)"
+        + (f" ({len(cached)} unchanged, from the page cache)" if cached else "")
+    )
     failed = 0
-    meter = Progress("extracting pages", len(refs), config.progress)
-    for result in _map_pages(refs, config):
-        meter.done()
-        if isinstance(result, str):
-            log.warning("extraction failed: %s", result)
-            failed += 1
-        elif result is not None:
-            pages.append(result)
+    meter = Progress("extracting pages", len(todo), config.progress)
+    try:
+        for ref, result in zip(todo, _map_pages(todo, config), strict=True):
+            meter.done()
+            if isinstance(result, str):
+                log.warning("extraction failed: %s", result)
+                failed += 1
+                continue
+            cache.put(ref, result)
+            if result is not None:
+                pages.append(result)
+        cache.flush()
+    except BaseException:
+        cache.close()  # what was extracted stays for the next run
+        raise
     meter.close()
     stages["extract"] = time.monotonic() - start - sum(stages.values())
+    pages.sort(key=lambda p: p.ref.url)  # as a fresh build sees them: dedup keeps the first
     passages, dropped = make_passages(pages, domains)
     if not passages:
         raise WarcError(f"no text could be extracted from {len(refs)} pages")
@@ -243,6 +269,8 @@ def build_index(
     verify_version(partial)  # never publish a version that fails its own checks
     version = index.publish(partial)
     index.prune(config.keep)
+    cache.prune()
+    cache.close()
     stages["write"] = time.monotonic() - start - sum(stages.values())
     seconds = time.monotonic() - start
     write_build_stats(
@@ -252,12 +280,14 @@ def build_index(
             "pages": len(pages),
             "passages": n_store,
             "failed_pages": failed,
+            "extracted_pages": len(todo),
+            "cached_pages": len(cached),
             "dropped": dropped,
             "embedded": computed,
             "embedded_cached": (n_dense or 0) - computed,
             "seconds": round(seconds, 3),
             "stages_s": {k: round(v, 3) for k, v in stages.items()},
-            "pages_per_s": round(len(refs) / stages["extract"], 2) if stages["extract"] else None,
+            "pages_per_s": round(len(todo) / stages["extract"], 2) if stages["extract"] else None,
             "passages_per_s": round(n_store / seconds, 2) if seconds else None,
             "peak_rss_mb": peak_rss_mb(),
         },

@@ -15,6 +15,7 @@ class PageRef:
     warc: str
     offset: int
     fetched: str
+    digest: str = ""  # WARC-Payload-Digest: the body's identity ("" when the WARC lacks it)
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,9 @@ def scan(warc: Path) -> list[PageRef]:
                 if not url:
                     continue
                 date = record.rec_headers.get_header("WARC-Date") or ""
-                refs.append(PageRef(url.strip("<>"), str(warc), it.get_record_offset(), date))
+                digest = record.rec_headers.get_header("WARC-Payload-Digest") or ""
+                offset = it.get_record_offset()
+                refs.append(PageRef(url.strip("<>"), str(warc), offset, date, digest))
     except (ArchiveLoadFailed, OSError, EOFError, ValueError) as e:
         if not refs:
             raise WarcError(f"{warc}: not a readable WARC file ({e})") from None
