@@ -31,6 +31,7 @@ from .page_cache import PageCache
 from .pdf import extract_pdf, is_pdf
 from .progress import Progress
 from .records import PageRef, Passage, passage_context
+from .shards import check_shard, publish_if_complete, shard_dir, shard_of
 from .store import write_store
 from .verify import file_checksums, verify_version
 from .versions import IndexDir, read_manifest, write_manifest
@@ -51,7 +52,8 @@ class BuildConfig:
     dense: bool = True
     model: str | None = None  # None: the bundled all-MiniLM-L6-v2
     embed_backend: str = "auto"  # auto | torch | onnx | onnx-int8: see embed_backend.py
-    progress: str = "auto"  # auto (a live line on a terminal, else log lines) | tty | log | off
+    progress: str = "off"  # auto (a live line on a terminal, else log lines) | tty | log | off
+    shard: tuple[int, int] | None = None  # (id, num): build shard id of num (index/shards.py)
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -63,6 +65,7 @@ class BuildConfig:
             "max_words": self.max_words,
             "dense": self.dense,
             "model": self.model,
+            "shard": list(self.shard) if self.shard else None,
         }
 
 
@@ -78,6 +81,7 @@ class BuildResult:
     skipped: bool = False
     seconds: float = 0.0
     embedded: int = 0
+    sharded: Path | None = None  # the sharded version this shard's build completed
 
 
 def _extract_one(args: tuple[PageRef, int, int]) -> PageText | str | None:
@@ -135,6 +139,7 @@ def _embed(
     from .embed import SentenceEmbedder
     from .embed_backend import Chooser
     from .embed_cache import EmbeddingCache
+    from .static_model import STATIC, weights_digest
 
     embedder = SentenceEmbedder(config.model)
     chooser = Chooser(embedder, config.model, config.embed_backend, config.data_dir / "cache")
@@ -169,6 +174,7 @@ def _embed(
         "backend": backend,
         # None: every language; ranking leaves other languages' queries to BM25.
         "languages": embedder.languages,
+        "weights": weights_digest(embedder.path) if config.model == STATIC else None,
     }
     return (ids, vecs), meta, computed
 
@@ -190,7 +196,10 @@ def build_index(
 ) -> BuildResult:
     start = time.monotonic()
     stages: dict[str, float] = {}
-    index = IndexDir(config.data_dir)
+    if config.shard is not None:
+        check_shard(*config.shard)
+    shard_data = shard_dir(config.data_dir, *config.shard) if config.shard else config.data_dir
+    index = IndexDir(shard_data)
     warcs = _find_sources(config)
     sources = _sources(warcs)
     live = index.current_or_none()
@@ -230,6 +239,9 @@ def build_index(
     stages["extract"] = time.monotonic() - start - sum(stages.values())
     pages.sort(key=lambda p: p.ref.url)  # as a fresh build sees them: dedup keeps the first
     passages, dropped = make_passages(pages, domains)
+    if config.shard is not None:
+        shard, num = config.shard
+        passages = [p for p in passages if shard_of(p.text, num) == shard]
     if not passages:
         raise WarcError(f"no text could be extracted from {len(refs)} pages")
     stages["passages"] = time.monotonic() - start - sum(stages.values())
@@ -245,9 +257,11 @@ def build_index(
     n_bm25 = write_bm25(partial, passages)
     n_dense = None
     if vectors is not None:
-        from .dense import write_dense
+        from .dense import choose_kind, write_dense
 
         n_dense = write_dense(partial, *vectors)
+        if dense_meta is not None:
+            dense_meta["index"] = choose_kind(n_dense)
     write_manifest(
         partial,
         {
@@ -292,7 +306,10 @@ def build_index(
             "peak_rss_mb": peak_rss_mb(),
         },
     )
-    return BuildResult(version, len(pages), n_store, failed, seconds=seconds, embedded=computed)
+    sharded = publish_if_complete(config.data_dir, config.shard[1]) if config.shard else None
+    return BuildResult(
+        version, len(pages), n_store, failed, seconds=seconds, embedded=computed, sharded=sharded
+    )
 
 
 STATS_FILE = "build-stats.json"

@@ -33,7 +33,8 @@ from .versions import IndexDir, read_manifest
 @click.option("--no-dense", is_flag=True, help="BM25 only: skip embeddings and FAISS.")
 @click.option(
     "--model",
-    help="Local sentence-transformers directory for embeddings [default: all-MiniLM-L6-v2].",
+    help="Local sentence-transformers directory for embeddings [default: all-MiniLM-L6-v2]; "
+    "'static': a static embedder distilled once from it (78x faster on a CPU, lower quality).",
 )
 @click.option(
     "--embed-backend",
@@ -47,6 +48,13 @@ from .versions import IndexDir, read_manifest
 @click.option("--max-words", type=click.IntRange(min=10), default=200, show_default=True)
 @click.option(
     "--keep", type=click.IntRange(min=1), default=3, show_default=True, help="Versions to keep."
+)
+@click.option("--shard-id", type=int, default=None, help="Build shard I of --shard-num (from 0).")
+@click.option(
+    "--shard-num",
+    type=int,
+    default=None,
+    help="Shards in all: the build that completes them publishes the sharded index.",
 )
 @click.option(
     "--progress",
@@ -67,6 +75,8 @@ def build(
     min_words: int,
     max_words: int,
     keep: int,
+    shard_id: int | None,
+    shard_num: int | None,
     progress: str,
 ) -> None:
     """Build a new index version from WARC files and make it live.
@@ -78,8 +88,15 @@ def build(
     DATA/index/build-stats.json.  Embeddings are committed as they are computed,
     so the same command after a crash or kill embeds only what is missing.
     """
-    from .build import BuildConfig, build_index
+    from stepdr.core.errors import ConfigError
 
+    from .build import BuildConfig, build_index
+    from .shards import check_shard
+
+    try:
+        check_shard(shard_id, shard_num)
+    except ConfigError as e:
+        raise click.BadParameter(str(e), param_hint="--shard-id") from None
     domains = load_domains(domains_file)
     if min_words > max_words:
         raise click.BadParameter("--min-words must not exceed --max-words")
@@ -95,15 +112,21 @@ def build(
         min_words=min_words,
         max_words=max_words,
         progress=progress,
+        shard=(shard_id, shard_num) if shard_id is not None and shard_num is not None else None,
     )
     result = build_index(config, domains, say=click.echo)
     if result.skipped:
         click.echo(f"index is up to date ({result.version.name}); use --force to rebuild")
         return
+    what = f"shard {shard_id} of {shard_num} " if shard_num else ""
     click.echo(
-        f"built {result.version.name}: {result.passages} passages from {result.pages} pages "
-        f"({result.failed_pages} failed) in {result.seconds:.1f}s"
+        f"built {what}{result.version.name}: {result.passages} passages from {result.pages} "
+        f"pages ({result.failed_pages} failed) in {result.seconds:.1f}s"
     )
+    if result.sharded is not None:
+        click.echo(f"published the sharded index {result.sharded.name} ({shard_num} shards)")
+    elif shard_num:
+        click.echo(f"the sharded index is published once all {shard_num} shards are built")
 
 
 @click.command()
@@ -111,17 +134,18 @@ def build(
 @click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
 def stats(data_dir: Path, as_json: bool) -> None:
     """Show the live index version: passages, pages, domains, tiers, size, model."""
-    from .store import PassageStore
+    from .shards import open_index
 
     version = IndexDir(data_dir).current()
     m = read_manifest(version)
-    store = PassageStore(version)
+    opened = open_index(version, use_gpu=False)
     try:
-        detail = store.stats()
-        tiers = store.tier_counts()
+        detail = opened.stats()
+        tiers = dict(detail["tiers"])  # type: ignore[call-overload]
     finally:
-        store.close()
-    size = sum(f.stat().st_size for f in version.rglob("*") if f.is_file())
+        opened.close()
+    parts = [version, *(version.parent.parent / s for s in m.get("shards", []))]
+    size = sum(f.stat().st_size for part in parts for f in part.rglob("*") if f.is_file())
     emb = m.get("embedding") or {}
     info = {
         "version": version.name,
@@ -137,6 +161,9 @@ def stats(data_dir: Path, as_json: bool) -> None:
         "backend": emb.get("backend"),
         "dropped": m.get("dropped", {}),
         "sources": len(m["sources"]),
+        "shards": len(m.get("shards", [])) or None,
+        "dense_index": emb.get("index", "flat" if emb else None),
+        "dense_bytes": sum(f.stat().st_size for part in parts for f in part.glob("**/dense.faiss")),
     }
     if as_json:
         click.echo(json.dumps(info, indent=2))
@@ -153,7 +180,12 @@ def stats(data_dir: Path, as_json: bool) -> None:
     click.echo(
         f"model     {info['model'] or 'none (BM25 only)'} ({info['dim'] or '-'} dims{runtime})"
     )
+    if info["dense_index"]:
+        per = info["dense_bytes"] / max(1, info["passages"])
+        click.echo(f"vectors   {info['dense_index']}, {per:.0f} bytes per vector on disk")
     click.echo(f"sources   {info['sources']} WARC file(s)")
+    if info["shards"]:
+        click.echo(f"shards    {info['shards']}")
 
 
 @click.command()

@@ -1,7 +1,13 @@
 """Dense vectors in FAISS, with ids equal to passage ids.
 
-Exact inner-product search (vectors are unit length, so it is cosine) below
-``HNSW_THRESHOLD`` vectors, HNSW above it.  On a machine with a GPU and
+The index type follows the size (``choose_kind``): exact inner-product search (vectors
+are unit length, so it is cosine) below ``FLAT_MAX`` vectors; then an inverted file
+(IVF, with an HNSW coarse quantizer once it has many lists) whose vectors are
+compressed to 8 bits a dimension (SQ8, a quarter of the memory); above ``SQ8_MAX``,
+product quantization (PQ, 48 bytes a vector at 384 dims, 1/32).  IVF indexes are
+trained on a sample of the vectors and searched with ``NPROBE`` lists; their recall@10
+against exact search and their bytes per vector are in ``bench/dense_kinds.py``.  HNSW
+(exact vectors, a graph) stays available by name.  On a machine with a GPU and
 faiss-gpu, exact indexes are searched on the GPU; where the GPU has torch but
 faiss has no GPU build (a faiss-gpu wheel is hundreds of MB), the vectors go to the
 GPU as an fp16 torch matrix and search is exact there (``TorchExact``).  The file on
@@ -17,7 +23,10 @@ from typing import Any
 import numpy as np
 
 FILENAME = "dense.faiss"
-HNSW_THRESHOLD = 200_000
+FLAT_MAX = 200_000
+SQ8_MAX = 4_000_000
+NPROBE = 64
+KINDS = ("flat", "hnsw", "ivf-sq8", "ivf-pq")
 
 log = logging.getLogger(__name__)
 
@@ -28,24 +37,69 @@ def _faiss() -> Any:
     return faiss
 
 
-def build_faiss(ids: np.ndarray, vecs: np.ndarray, threshold: int = HNSW_THRESHOLD) -> Any:
+def choose_kind(n: int) -> str:
+    """The index type for ``n`` vectors: exact, then IVF-SQ8, then IVF-PQ."""
+    return "flat" if n < FLAT_MAX else "ivf-sq8" if n < SQ8_MAX else "ivf-pq"
+
+
+def ivf_lists(n: int) -> int:
+    """Inverted lists for ``n`` vectors: about 4·√n, a power of two, 16 to 65,536."""
+    target = max(16, min(65536, int(4 * np.sqrt(max(1, n)))))
+    return int(2 ** round(np.log2(target)))
+
+
+def build_faiss(ids: np.ndarray, vecs: np.ndarray, kind: str | None = None) -> Any:
     faiss = _faiss()
-    dim = vecs.shape[1]
-    if len(vecs) < threshold:
-        inner = faiss.IndexFlatIP(dim)
-        kind = "flat"
+    n, dim = vecs.shape
+    kind = kind or choose_kind(n)
+    x = np.ascontiguousarray(vecs, dtype=np.float32)
+    ids = ids.astype(np.int64)
+    if kind in ("flat", "hnsw"):
+        if kind == "flat":
+            inner = faiss.IndexFlatIP(dim)
+        else:
+            inner = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+            inner.hnsw.efConstruction = 80
+        index = faiss.IndexIDMap2(inner)
+        index.add_with_ids(x, ids)
+    elif kind in ("ivf-sq8", "ivf-pq"):
+        nlist = ivf_lists(n)
+        quantizer = f"IVF{nlist}_HNSW32" if nlist > 4096 else f"IVF{nlist}"
+        codes = "SQ8" if kind == "ivf-sq8" else f"PQ{_pq_m(dim)}x8"
+        index = faiss.index_factory(dim, f"{quantizer},{codes}", faiss.METRIC_INNER_PRODUCT)
+        sample = x[np.random.default_rng(0).permutation(n)[: min(n, 64 * nlist)]]
+        if _gpus(faiss) > 0:  # train and add where the arithmetic is fast, keep the CPU form
+            gpu = faiss.index_cpu_to_all_gpus(index)
+            gpu.train(sample)
+            gpu.add_with_ids(x, ids)
+            index = faiss.index_gpu_to_cpu(gpu)
+        else:
+            index.train(sample)
+            index.add_with_ids(x, ids)
     else:
-        inner = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        inner.hnsw.efConstruction = 80
-        kind = "hnsw"
-    index = faiss.IndexIDMap2(inner)
-    index.add_with_ids(np.ascontiguousarray(vecs, dtype=np.float32), ids.astype(np.int64))
-    log.info("dense index: %s, %d vectors of %d dims", kind, len(vecs), dim)
+        raise ValueError(f"unknown dense index kind {kind!r}: one of {', '.join(KINDS)}")
+    log.info("dense index: %s, %d vectors of %d dims", kind, n, dim)
     return index
 
 
-def write_dense(directory: Path, ids: np.ndarray, vecs: np.ndarray) -> int:
-    index = build_faiss(ids, vecs)
+def _pq_m(dim: int) -> int:
+    """PQ sub-quantizers: 8 dimensions each (48 for 384), a divisor of ``dim``."""
+    m = max(1, dim // 8)
+    while dim % m:
+        m -= 1
+    return m
+
+
+def kind_of(index: Any) -> str:
+    faiss = _faiss()
+    if _ivf_of(faiss, index) is not None:
+        ivf = faiss.downcast_index(faiss.extract_index_ivf(index))
+        return "ivf-pq" if isinstance(ivf, faiss.IndexIVFPQ) else "ivf-sq8"
+    return "hnsw" if _hnsw_of(faiss, index) is not None else "flat"
+
+
+def write_dense(directory: Path, ids: np.ndarray, vecs: np.ndarray, kind: str | None = None) -> int:
+    index = build_faiss(ids, vecs, kind)
     _faiss().write_index(index, str(directory / FILENAME))
     return int(index.ntotal)
 
@@ -88,7 +142,9 @@ class DenseIndex:
         self._torch: TorchExact | None = None
         if use_gpu is not False and _gpus(faiss) > 0 and _is_flat(faiss, self._index):
             self._index = faiss.index_cpu_to_all_gpus(self._index)
-        elif torch_device is not None or (use_gpu is not False and _torch_cuda()):
+        elif _is_flat(faiss, self._index) and (
+            torch_device is not None or (use_gpu is not False and _torch_cuda())
+        ):
             vecs = self._index.index.reconstruct_n(0, self._index.ntotal)
             ids = faiss.vector_to_array(self._index.id_map)
             self._torch = TorchExact(ids, vecs, torch_device or "cuda")
@@ -96,6 +152,10 @@ class DenseIndex:
         hnsw = _hnsw_of(faiss, self._index)
         if hnsw is not None:
             hnsw.hnsw.efSearch = 128
+        ivf = _ivf_of(faiss, self._index)
+        if ivf is not None:
+            ivf.nprobe = min(NPROBE, ivf.nlist)
+        self.kind = kind_of(self._index)
 
     def count(self) -> int:
         return int(self._index.ntotal)
@@ -103,7 +163,16 @@ class DenseIndex:
     def ids(self) -> list[int]:
         faiss = _faiss()
         cpu = faiss.index_gpu_to_cpu(self._index) if _gpus(faiss) > 0 else self._index
-        return [int(i) for i in faiss.vector_to_array(cpu.id_map)]
+        ivf = _ivf_of(faiss, cpu)
+        if ivf is None:
+            return [int(i) for i in faiss.vector_to_array(cpu.id_map)]
+        lists = ivf.invlists
+        out: list[int] = []
+        for i in range(ivf.nlist):
+            size = lists.list_size(i)
+            if size:
+                out.extend(int(x) for x in faiss.rev_swig_ptr(lists.get_ids(i), size))
+        return out
 
     def search(self, query_vecs: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
         queries = np.ascontiguousarray(query_vecs, dtype=np.float32)
@@ -135,6 +204,13 @@ def _gpus(faiss: Any) -> int:
 def _is_flat(faiss: Any, index: Any) -> bool:
     inner = faiss.downcast_index(index.index) if hasattr(index, "index") else index
     return isinstance(inner, faiss.IndexFlat)
+
+
+def _ivf_of(faiss: Any, index: Any) -> Any:
+    try:
+        return faiss.extract_index_ivf(index)
+    except RuntimeError:
+        return None
 
 
 def _hnsw_of(faiss: Any, index: Any) -> Any:

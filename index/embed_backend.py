@@ -111,7 +111,11 @@ class Chooser:
             return self.base
         onnx = None
         if known is None:
-            onnx = self._onnx()
+            try:
+                onnx = self._onnx()
+            except ConfigError as e:  # a model ONNX does not run (a static one): torch
+                self.info = {"backend": "torch", "why": str(e).split(";")[0]}
+                return self.base
             step = max(1, len(texts) // SAMPLE)
             known = race(self.base, onnx, list(texts[::step])[:SAMPLE])
             verdicts[key] = known

@@ -40,6 +40,13 @@ def verify_version(version: Path) -> dict[str, Any]:
         bad = sorted(k for k in recorded.keys() | actual.keys() if recorded.get(k) != actual.get(k))
         if bad:
             raise IndexCorruptError(f"{version.name}: checksum mismatch in {', '.join(bad[:5])}")
+    if "shards" in manifest:
+        from .shards import ShardedIndex
+
+        for shard in manifest["shards"]:
+            verify_version(version.parent.parent / shard)
+        ShardedIndex.open(version, use_gpu=False).close()
+        return manifest
     opened = Version.open(version, use_gpu=False)
     try:
         if opened.dense is not None and set(opened.dense.ids()) != set(opened.store.all_ids()):

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from stepdr.core.errors import IndexCorruptError, StepdrError
+from stepdr.core.errors import ConfigError, IndexCorruptError, StepdrError
 
 from .bm25 import BM25Index
 from .coalesce import Coalescer
@@ -88,7 +88,17 @@ class Version:
             if self._embedder is None:
                 from .embed import SentenceEmbedder
 
-                self._embedder = SentenceEmbedder(self.manifest["config"].get("model"))
+                embedder = SentenceEmbedder(self.manifest["config"].get("model"))
+                built = (self.manifest.get("embedding") or {}).get("weights")
+                if built:  # a model distilled here (--model static) must be the build's own
+                    from .static_model import weights_digest
+
+                    if weights_digest(embedder.path) != built:
+                        raise ConfigError(
+                            f"{self.name}: the embedding model {embedder.name} at "
+                            f"{embedder.path} is not the one this index was built with"
+                        )
+                self._embedder = embedder
             return self._embedder
 
     # -- Retrieval --------------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Any
 from stepdr.core.errors import ConfigError, IndexCorruptError, QueryError
 from stepdr.index.dense import DenseIndex
 from stepdr.index.records import Passage
+from stepdr.index.shards import ShardedIndex, open_index
 from stepdr.index.version import Version
 from stepdr.index.versions import IndexDir
 
@@ -34,8 +35,10 @@ _REMEMBERED_PAGES = 4096  # pages whose last matching passages batch_open can ma
 class Surfer:
     """Opened on one index version; its methods are safe to call from many threads."""
 
-    def __init__(self, version: Path | Version, config: RankConfig | None = None) -> None:
-        self.index = version if isinstance(version, Version) else Version.open(version)
+    def __init__(
+        self, version: Path | Version | ShardedIndex, config: RankConfig | None = None
+    ) -> None:
+        self.index = version if isinstance(version, Version | ShardedIndex) else open_index(version)
         self.version = self.index.path
         self.config = config or RankConfig()
         self._rerankers: dict[str, Reranker] = {}
@@ -106,7 +109,7 @@ class Surfer:
     ) -> list[list[Ranked]]:
         """The pipeline itself, without the topk limit (evaluation asks for hundreds)."""
         config = config or self.config
-        if config.dense and not config.bm25 and self.dense is None:
+        if config.dense and not config.bm25 and not self.index.has_dense:
             raise ConfigError(f"{self.version.name}: no dense vectors (built with --no-dense)")
         reranker = self.reranker(config.cross_encoder) if config.cross_encoder else None
         return rank_batch(self.index, queries, config, depth, reranker)

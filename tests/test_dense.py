@@ -7,7 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stepdr.index.dense import DenseIndex, build_faiss, write_dense
+from stepdr.index.dense import (
+    FLAT_MAX,
+    DenseIndex,
+    build_faiss,
+    choose_kind,
+    ivf_lists,
+    write_dense,
+)
 
 
 def _unit(n: int, dim: int = 32, seed: int = 0) -> np.ndarray:
@@ -15,17 +22,26 @@ def _unit(n: int, dim: int = 32, seed: int = 0) -> np.ndarray:
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
-@pytest.mark.parametrize("threshold", [10_000, 100])
-def test_exact_and_hnsw_return_passage_ids(threshold: int) -> None:
-    import faiss
+@pytest.mark.parametrize("kind", ["flat", "hnsw", "ivf-sq8", "ivf-pq"])
+def test_every_kind_returns_passage_ids(kind: str, tmp_path: Path) -> None:
+    vecs = _unit(3000)
+    ids = np.arange(3000, dtype=np.int64) * 7919 + 2**40  # large, sparse ids, as passage ids are
+    write_dense(tmp_path, ids, vecs, kind)
+    dense = DenseIndex(tmp_path, use_gpu=False)
+    assert dense.kind == kind and dense.count() == 3000
+    assert sorted(dense.ids()) == sorted(int(i) for i in ids)
+    found = dense.search(vecs[:50], 10)
+    exact = [int(i) for i in ids[:50]]
+    hits = sum(row[0][0] == want for row, want in zip(found, exact, strict=True))
+    assert hits >= (50 if kind in ("flat", "hnsw") else 40), kind  # a vector finds itself
 
-    vecs = _unit(500)
-    ids = np.arange(500, dtype=np.int64) * 7919 + 2**40  # large, sparse ids, as passage ids are
-    index = build_faiss(ids, vecs, threshold=threshold)
-    kind = faiss.downcast_index(index.index)
-    assert isinstance(kind, faiss.IndexFlat if threshold > 500 else faiss.IndexHNSW)
-    _, found = index.search(vecs[:20], 1)
-    assert [int(f[0]) for f in found] == [int(i) for i in ids[:20]]
+
+def test_the_kind_follows_the_size() -> None:
+    assert choose_kind(1_000) == "flat" and choose_kind(FLAT_MAX) == "ivf-sq8"
+    assert choose_kind(39_000_000) == "ivf-pq"
+    assert ivf_lists(1_000_000) == 4096 and ivf_lists(39_000_000) == 32768
+    with pytest.raises(ValueError, match="kind"):
+        build_faiss(np.arange(3), _unit(3), "ivf-flat")
 
 
 def test_written_index_round_trips(tmp_path: Path) -> None:
