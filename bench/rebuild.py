@@ -7,7 +7,7 @@ run again, each against a full build of the same WARCs measured in the same run.
 3. A fresh build killed with SIGKILL at half the baseline's time, then the same
    command again: the work redone is (killed run + resumed run - baseline) / baseline.
 
-    .venv/bin/python bench/incremental.py [--data data] [--changed 0.01] [--no-dense]
+    .venv/bin/python bench/rebuild.py [--data data] [--changed 0.01] [--no-dense]
 """
 
 from __future__ import annotations
