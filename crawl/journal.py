@@ -10,6 +10,13 @@ next open cuts off.  Line kinds (field ``k``):
 ``same``    a recrawl found the page unchanged (304, or the same bytes)
 ``done``    the URL is settled without storing anything (robots.txt, type, size...)
 ``epoch``   a recrawl began: every URL is due again
+``ends``    per WARC file, the end of its last journaled record (written by compaction)
+
+Lines are fsynced at most ``SYNC_EVERY`` seconds apart (and on close), so a power
+cut, not only a kill, loses at most the last second of the journal.  Recrawls add a
+line per URL per pass; when replay finds the journal more than ``COMPACT_RATIO``
+times longer than the state it describes, it is rewritten as that state (written
+aside, fsynced, renamed over the old one), so it does not grow without bound.
 
 Scrapy's own JOBDIR (pickled queues, spider.state) is written at shutdown and
 is not kill-safe; this journal plus the WARC files is the whole crawl state.
@@ -93,6 +100,35 @@ class JournalState:
         elif kind == "epoch":
             self.epochs += 1
             self.settled.clear()
+        elif kind == "ends":
+            for warc, end in dict(rec.get("e", {})).items():
+                self.file_ends[str(warc)] = max(self.file_ends.get(str(warc), 0), int(end))
+
+    def compacted(self) -> list[dict[str, Any]]:
+        """The fewest lines whose replay gives this state."""
+        out: list[dict[str, Any]] = []
+        if self.file_ends:
+            out.append({"k": "ends", "e": dict(sorted(self.file_ends.items()))})
+        out += [{"k": "epoch"}] * max(0, self.epochs - 1)
+        for link in self.links.values():
+            rec: dict[str, Any] = {"k": "link", "u": link.url, "d": link.depth}
+            if link.hops:
+                rec["r"] = link.hops
+            out.append(rec)
+        for url, stored in self.stored.items():
+            out.append(stored_record(stored))
+            if url not in self.unparsed:
+                out.append({"k": "parsed", "u": url})
+        if self.epochs:
+            out.append({"k": "epoch"})
+        # Settled in this pass: marked again after the pass's start (a stored URL too:
+        # its latest copy is above, and "done" settles it without touching the rest).
+        out += [
+            {"k": "done", "u": url}
+            for url in sorted(self.settled)
+            if self.epochs or url not in self.stored
+        ]
+        return out
 
 
 def stored_record(s: Stored) -> dict[str, Any]:
@@ -116,13 +152,20 @@ def stored_record(s: Stored) -> dict[str, Any]:
     return rec
 
 
+SYNC_EVERY = 1.0  # seconds between fsyncs of the journal while it is written
+COMPACT_RATIO = 2.0  # replayed lines over the compacted state's, from which it is rewritten
+COMPACT_MIN = 1000  # lines: smaller journals are left as they are
+
+
 class Journal:
-    """Open (repairing a torn tail), replay, then append."""
+    """Open (repairing a torn tail, compacting a long one), replay, then append."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.state = JournalState()
         self._fd: int | None = None
+        self._synced = time.monotonic()
+        self.compacted_from = 0  # lines before the compaction at open, 0 when none ran
 
     def open(self) -> JournalState:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -132,21 +175,45 @@ class Journal:
             # A torn last line from a killed writer: it never happened.
             with self.path.open("r+b") as fh:
                 fh.truncate(keep)
-        for line in data[:keep].splitlines():
+        lines = data[:keep].splitlines()
+        for line in lines:
             try:
                 rec = json.loads(line)
                 if isinstance(rec, dict):
                     self.state.apply(rec)
             except (ValueError, KeyError, TypeError):
                 continue  # a line damaged by hand or disk: skip it, keep the rest
+        if len(lines) >= COMPACT_MIN:
+            compact = self.state.compacted()
+            if len(lines) > COMPACT_RATIO * len(compact):
+                self._rewrite(compact)
+                self.compacted_from = len(lines)
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         return self.state
+
+    def _rewrite(self, records: list[dict[str, Any]]) -> None:
+        tmp = self.path.with_name(self.path.name + ".compact")
+        with tmp.open("wb") as fh:
+            for rec in records:
+                fh.write(json.dumps(rec, separators=(",", ":")).encode() + b"\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.path)  # the old journal or the new one, whole, at any moment
+        fd = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def append(self, rec: dict[str, Any]) -> None:
         self.state.apply(rec)
         if self._fd is None:
             raise RuntimeError("journal is not open")
         os.write(self._fd, json.dumps(rec, separators=(",", ":")).encode() + b"\n")
+        now = time.monotonic()
+        if now - self._synced >= SYNC_EVERY:
+            os.fsync(self._fd)
+            self._synced = now
 
     def link(self, link: Link) -> None:
         rec: dict[str, Any] = {"k": "link", "u": link.url, "d": link.depth}
