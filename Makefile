@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	# The CPU build of torch, pinned before anything can pull the CUDA one.
 	$(BIN)/python -m pip install -q $(TORCH)
-	$(BIN)/python -m pip install -q -e '.[dev,server,agent,onnx,static]'
+	$(BIN)/python -m pip install -q -e '.[dev,server,agent,onnx,static,scale]'
 	touch $@
 
 install: $(STAMP)

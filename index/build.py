@@ -7,11 +7,9 @@ store, BM25 and FAISS, checked, and only then published.
 
 from __future__ import annotations
 
-import json
 import logging
 import multiprocessing
 import os
-import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -24,13 +22,15 @@ from stepdr.core.processes import die_with_parent
 from stepdr.crawl.domains import DomainSet
 
 from .bm25 import write_bm25
+from .build_embed import embed_passages
+from .build_stats import STATS_FILE, peak_rss_mb, write_build_stats
 from .chunk import chunk_blocks
 from .dedup import PageText, make_passages
 from .extract import extract
 from .page_cache import PageCache
 from .pdf import extract_pdf, is_pdf
 from .progress import Progress
-from .records import PageRef, Passage, passage_context
+from .records import PageRef
 from .shards import check_shard, publish_if_complete, shard_dir, shard_of
 from .store import write_store
 from .verify import file_checksums, verify_version
@@ -54,6 +54,7 @@ class BuildConfig:
     embed_backend: str = "auto"  # auto | torch | onnx | onnx-int8: see embed_backend.py
     progress: str = "off"  # auto (a live line on a terminal, else log lines) | tty | log | off
     shard: tuple[int, int] | None = None  # (id, num): build shard id of num (index/shards.py)
+    ray: str | None = None  # a Ray head's HOST:PORT, or "auto" (index/ray_build.py)
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -105,8 +106,15 @@ def _extraction_key(config: BuildConfig) -> str:
     return f"{PIPELINE_VERSION}|{config.min_words}|{config.max_words}|{trafilatura.__version__}"
 
 
-def _map_pages(refs: Sequence[PageRef], config: BuildConfig) -> Iterator[PageText | str | None]:
+def _map_pages(
+    refs: Sequence[PageRef], config: BuildConfig, ray: Any = None
+) -> Iterator[PageText | str | None]:
     jobs = [(r, config.min_words, config.max_words) for r in refs]
+    if ray is not None:
+        from .ray_build import map_pages
+
+        yield from map_pages(ray, _extract_one, jobs)
+        return
     workers = config.workers or os.cpu_count() or 1
     if workers == 1 or len(jobs) < 16:
         yield from map(_extract_one, jobs)
@@ -131,54 +139,6 @@ def _sources(warcs: Sequence[Path]) -> list[dict[str, Any]]:
     return out
 
 
-def _embed(
-    passages: Sequence[Passage], config: BuildConfig, say: Callable[[str], None]
-) -> tuple[Any, dict[str, Any], int]:
-    import numpy as np
-
-    from .embed import SentenceEmbedder
-    from .embed_backend import Chooser
-    from .embed_cache import EmbeddingCache
-    from .static_model import STATIC, weights_digest
-
-    embedder = SentenceEmbedder(config.model)
-    chooser = Chooser(embedder, config.model, config.embed_backend, config.data_dir / "cache")
-    cache = EmbeddingCache(config.data_dir / "cache" / "embeddings", embedder.name, embedder.dim)
-
-    texts = [passage_context(p) for p in passages]
-    chosen: list[Any] = []
-
-    def compute(batch: Sequence[str]) -> Any:
-        if not chosen:  # the runtime is picked once, on the whole build's texts
-            chosen.append(chooser.pick(texts))
-        return chosen[0].encode(batch)
-
-    meter = Progress("embedding passages", len(texts), config.progress)
-    try:
-        vecs, computed = cache.get_or_compute(texts, compute, progress=meter.done)
-    finally:
-        cache.close()
-        if meter.count:
-            meter.close()
-    backend = chooser.info["backend"] if computed else "-"
-    say(
-        f"embedded {computed} new passages ({len(passages) - computed} cached) on "
-        f"{embedder.device}" + (f" with {backend} ({chooser.info['why']})" if computed else "")
-    )
-    ids = np.array([p.id for p in passages], dtype=np.int64)
-    meta = {
-        "model": embedder.name,
-        "dim": embedder.dim,
-        "normalized": True,
-        "max_tokens": embedder.max_tokens,
-        "backend": backend,
-        # None: every language; ranking leaves other languages' queries to BM25.
-        "languages": embedder.languages,
-        "weights": weights_digest(embedder.path) if config.model == STATIC else None,
-    }
-    return (ids, vecs), meta, computed
-
-
 def _find_sources(config: BuildConfig) -> list[Path]:
     default_dir = config.data_dir / "warc"
     if config.warcs:
@@ -193,6 +153,18 @@ def _find_sources(config: BuildConfig) -> list[Path]:
 
 def build_index(
     config: BuildConfig, domains: DomainSet, say: Callable[[str], None] = lambda _: None
+) -> BuildResult:
+    if config.ray is None:
+        return _build(config, domains, say)
+    from .ray_build import cluster
+
+    with cluster(config.ray) as ray:
+        say(f"building on Ray ({config.ray}): {ray.cluster_resources().get('CPU', 0):.0f} CPUs")
+        return _build(config, domains, say, ray)
+
+
+def _build(
+    config: BuildConfig, domains: DomainSet, say: Callable[[str], None], ray: Any = None
 ) -> BuildResult:
     start = time.monotonic()
     stages: dict[str, float] = {}
@@ -222,7 +194,7 @@ def build_index(
     failed = 0
     meter = Progress("extracting pages", len(todo), config.progress)
     try:
-        for ref, result in zip(todo, _map_pages(todo, config), strict=True):
+        for ref, result in zip(todo, _map_pages(todo, config, ray), strict=True):
             meter.done()
             if isinstance(result, str):
                 log.warning("extraction failed: %s", result)
@@ -250,7 +222,7 @@ def build_index(
     computed = 0
     vectors = None
     if config.dense:
-        vectors, dense_meta, computed = _embed(passages, config, say)
+        vectors, dense_meta, computed = embed_passages(passages, config, say, ray)
         stages["embed"] = time.monotonic() - start - sum(stages.values())
     partial = index.new_version()
     n_store = write_store(partial, passages)
@@ -310,23 +282,3 @@ def build_index(
     return BuildResult(
         version, len(pages), n_store, failed, seconds=seconds, embedded=computed, sharded=sharded
     )
-
-
-STATS_FILE = "build-stats.json"
-"""Written beside the versions at the end of every build, as the crawl writes its stats."""
-
-
-def peak_rss_mb() -> dict[str, float]:
-    """Peak resident memory of this process and of its largest finished child, in MB."""
-    import resource
-
-    scale = 1024 if sys.platform != "darwin" else 1  # ru_maxrss: KiB on Linux, bytes on macOS
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 1e6
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * scale / 1e6
-    return {"process": round(own, 1), "largest_child": round(children, 1)}
-
-
-def write_build_stats(path: Path, stats: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)

@@ -57,6 +57,13 @@ from .versions import IndexDir, read_manifest
     help="Shards in all: the build that completes them publishes the sharded index.",
 )
 @click.option(
+    "--ray",
+    "ray_address",
+    metavar="ADDRESS",
+    help="Extract and embed on a Ray cluster: a head's HOST:PORT, or auto for one on this "
+    "machine (the scale extra).",
+)
+@click.option(
     "--progress",
     type=click.Choice(["auto", "tty", "log", "off"]),
     default="auto",
@@ -77,6 +84,7 @@ def build(
     keep: int,
     shard_id: int | None,
     shard_num: int | None,
+    ray_address: str | None,
     progress: str,
 ) -> None:
     """Build a new index version from WARC files and make it live.
@@ -113,6 +121,7 @@ def build(
         max_words=max_words,
         progress=progress,
         shard=(shard_id, shard_num) if shard_id is not None and shard_num is not None else None,
+        ray=ray_address,
     )
     result = build_index(config, domains, say=click.echo)
     if result.skipped:

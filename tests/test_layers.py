@@ -157,3 +157,18 @@ def test_the_agent_loop_is_small_and_names_no_tool() -> None:
     }
     assert not strings & set(tools)
     assert "tools." not in source.replace("from .tools.base import Toolbox", "")
+
+
+def test_only_the_ray_build_imports_ray() -> None:
+    """Ray is an optional extra: one module speaks to it, lazily, behind --ray."""
+    importers = set()
+    for name, path in _modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [a.name for a in node.names] if isinstance(node, ast.Import)
+                else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level
+                else []
+            )  # fmt: skip
+            if any(n == "ray" or n.startswith("ray.") for n in names):
+                importers.add(name)
+    assert importers == {"stepdr.index.ray_build"}
