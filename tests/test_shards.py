@@ -100,3 +100,14 @@ def test_shard_options_are_checked() -> None:
     assert r.exit_code == 2 and "out of range for 3 shard(s)" in r.output
     r = CliRunner().invoke(main, ["build", "--shard-id", "1"])
     assert r.exit_code == 2 and "go together" in r.output
+
+
+def test_stats_and_verify_read_a_sharded_index(sharded: Path) -> None:
+    import json
+
+    r = CliRunner().invoke(main, ["stats", "--data", str(sharded), "--json"])
+    assert r.exit_code == 0, r.output
+    info = json.loads(r.stdout)
+    assert info["shards"] == 3 and info["passages"] > 0 and info["dense_index"] == "flat"
+    r = CliRunner().invoke(main, ["verify", "--data", str(sharded)])
+    assert r.exit_code == 0 and r.stdout.startswith("ok ")
