@@ -78,3 +78,37 @@ class Coalescer:
             j.result = rows[start : start + len(j.items)]
             start += len(j.items)
             j.done.set()
+
+
+class SharedEncoder:
+    """Query embedding for an index: micro-batched across concurrent searches by default,
+    or, after ``set_micro_batch(None)``, one forward pass per search in turn.  A subclass
+    gives ``_encode``; ``encode_queries`` is what its searches call."""
+
+    _batcher: Coalescer | None
+    _encode_lock: threading.Lock
+
+    def _init_encoder(self) -> None:
+        self._encode_lock = threading.Lock()
+        # Window 0: no waiting for company, only the queries that queued during the pass.
+        self._batcher = Coalescer(self._encode, window=0.0)
+
+    def _encode(self, texts: list[str]) -> Any:
+        raise NotImplementedError
+
+    def encode_queries(self, texts: list[str]) -> Any:
+        if self._batcher is not None:
+            return self._batcher(texts)
+        with self._encode_lock:
+            return self._encode(texts)
+
+    def set_micro_batch(self, window: float | None) -> None:
+        """Share forward passes between concurrent searches, waiting up to ``window``
+        seconds for company when idle; None: one forward pass per search, in turn."""
+        self._batcher = None if window is None else Coalescer(self._encode, window=window)
+
+    @property
+    def micro_batches(self) -> tuple[int, int]:
+        """(forward passes, queries embedded) by the micro-batcher so far."""
+        b = self._batcher
+        return (b.batches, b.items) if b is not None else (0, 0)

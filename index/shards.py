@@ -27,7 +27,7 @@ from typing import Any
 
 from stepdr.core.errors import ConfigError, IndexCorruptError
 
-from .coalesce import Coalescer
+from .coalesce import SharedEncoder
 from .dense import DenseIndex
 from .records import Passage, same_text_key
 from .version import Version
@@ -103,12 +103,12 @@ def publish_if_complete(data_dir: Path, num: int) -> Path | None:
     return index.publish(partial)
 
 
-class ShardedIndex:
+class ShardedIndex(SharedEncoder):
     """The Retrieval face of a sharded version, over one ``Version`` per shard."""
 
     def __init__(self, path: Path, manifest: dict[str, Any], shards: list[Version]) -> None:
         self.path, self.manifest, self.shards = path, manifest, shards
-        self._batcher: Coalescer | None = Coalescer(self._encode, window=0.0)
+        self._init_encoder()
 
     @classmethod
     def open(cls, path: Path, use_gpu: bool | None = None) -> ShardedIndex:
@@ -163,20 +163,12 @@ class ShardedIndex:
     def dense_search(self, queries: Sequence[str], k: int) -> list[list[tuple[int, float]]]:
         if not self.has_dense or not queries:
             return [[] for _ in queries]
-        vecs = self._batcher(list(queries)) if self._batcher else self._encode(list(queries))
+        vecs = self.encode_queries(list(queries))
         per_shard = [s.dense.search(vecs, k) for s in self.shards if s.dense is not None]
         return [_merge([lists[q] for lists in per_shard], k) for q in range(len(queries))]
 
     def _encode(self, texts: list[str]) -> Any:
         return self.shards[0].embedder.encode(texts)  # every shard has the same model
-
-    def set_micro_batch(self, window: float | None) -> None:
-        self._batcher = None if window is None else Coalescer(self._encode, window=window)
-
-    @property
-    def micro_batches(self) -> tuple[int, int]:
-        b = self._batcher
-        return (b.batches, b.items) if b is not None else (0, 0)
 
     def passages(self, ids: Sequence[int]) -> dict[int, Passage]:
         found: dict[int, Passage] = {}

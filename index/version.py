@@ -17,7 +17,7 @@ from typing import Any
 from stepdr.core.errors import ConfigError, IndexCorruptError, StepdrError
 
 from .bm25 import BM25Index
-from .coalesce import Coalescer
+from .coalesce import SharedEncoder
 from .dense import DenseIndex
 from .embed import Embedder, model_languages
 from .languages import covers
@@ -34,7 +34,7 @@ def check_counts(version: Path, manifest: dict[str, Any], counts: dict[str, int 
         raise IndexCorruptError(f"{version.name}: counts disagree (manifest {expected}, {detail})")
 
 
-class Version:
+class Version(SharedEncoder):
     def __init__(
         self,
         path: Path,
@@ -50,10 +50,7 @@ class Version:
         self.dense = dense
         self._embedder: Embedder | None = None
         self._load_lock = threading.Lock()
-        self._encode_lock = threading.Lock()  # one forward pass at a time
-        # Concurrent searches share forward passes (index/coalesce.py); window 0: no
-        # waiting for company, only the queries that queued during the running pass.
-        self._batcher: Coalescer | None = Coalescer(self._encode, window=0.0)
+        self._init_encoder()  # concurrent searches share forward passes (coalesce.py)
         self._store_lock = threading.Lock()  # one SQLite connection, shared
 
     @classmethod
@@ -132,26 +129,10 @@ class Version:
         """
         if self.dense is None or not queries:
             return [[] for _ in queries]
-        if self._batcher is not None:
-            vecs = self._batcher(list(queries))
-        else:
-            with self._encode_lock:
-                vecs = self._encode(list(queries))
-        return self.dense.search(vecs, k)
+        return self.dense.search(self.encode_queries(list(queries)), k)
 
     def _encode(self, texts: list[str]) -> Any:
         return self.embedder.encode(texts)
-
-    def set_micro_batch(self, window: float | None) -> None:
-        """Share forward passes between concurrent searches, waiting up to ``window``
-        seconds for company when idle; None: one forward pass per search, in turn."""
-        self._batcher = None if window is None else Coalescer(self._encode, window=window)
-
-    @property
-    def micro_batches(self) -> tuple[int, int]:
-        """(forward passes, queries embedded) by the micro-batcher so far."""
-        b = self._batcher
-        return (b.batches, b.items) if b is not None else (0, 0)
 
     def passages(self, ids: Sequence[int]) -> dict[int, Passage]:
         with self._store_lock:

@@ -15,6 +15,7 @@ from stepdr.crawl.authority import (
     TIER_AUTHORITY,
     UNLISTED_AUTHORITY,
 )
+from stepdr.crawl.domains import DomainSet
 from stepdr.crawl.domains_check import check_data
 from stepdr.crawl.domains_yaml import parse_domains
 from stepdr.crawl.run import run_crawl
@@ -29,6 +30,16 @@ from .warcutil import html_page, write_warc
 
 def _entry(domain: str, tier: int, **kw: object) -> dict[str, object]:
     return {"domain": domain, "name": domain, "category": "docs", "tier": tier, **kw}
+
+
+def _built(tmp_path: Path, ds: DomainSet, pages: dict[str, tuple[str, str]]) -> Surfer:
+    """A BM25 index of one-paragraph pages (url: (title, text)), opened."""
+    warc = write_warc(tmp_path / "w.warc.gz", {
+        url: ("text/html", html_page(title, text)) for url, (title, text) in pages.items()
+    })  # fmt: skip
+    config = BuildConfig(tmp_path / "data", warcs=(warc,), workers=1, dense=False, min_words=5)
+    build_index(config, ds)
+    return Surfer.open(tmp_path / "data")
 
 
 def test_suffix_defaults_rank_unlisted_pages_and_never_scope_them() -> None:
@@ -83,13 +94,11 @@ def test_known_bad_ranks_below_unlisted_and_is_never_crawled(tmp_path: Path) -> 
     farm_text = "Thermometer calibration intervals: checked every twelve months by the lab."
     blog_text = "Thermometer calibration intervals: our lab checks each one every twelve months."
     ds = parse_domains({"domains": [_entry("farm.example", KNOWN_BAD)]})
-    warc = write_warc(tmp_path / "w.warc.gz", {
-        "https://farm.example/copy.html": ("text/html", html_page("Thermometers", farm_text)),
-        "https://blog.example/post.html": ("text/html", html_page("Thermometers", blog_text)),
+    surfer = _built(tmp_path, ds, {
+        "https://farm.example/copy.html": ("Thermometers", farm_text),
+        "https://blog.example/post.html": ("Thermometers", blog_text),
     })  # fmt: skip
-    config = BuildConfig(tmp_path / "data", warcs=(warc,), workers=1, dense=False, min_words=5)
-    build_index(config, ds)
-    hits = Surfer.open(tmp_path / "data").search("thermometer calibration intervals", 2)
+    hits = surfer.search("thermometer calibration intervals", 2)
     assert [h.site for h in hits] == ["blog.example", "farm.example"]  # both kept, farm last
     assert [h.authority for h in hits] == [UNLISTED_AUTHORITY, TIER_AUTHORITY[KNOWN_BAD]]
 
@@ -105,13 +114,11 @@ def test_an_outdated_release_loses_to_the_current_one(tmp_path: Path) -> None:
     assert new.authority == TIER_AUTHORITY[1]
     v1 = "The cache decorator stores results by argument and evicts the least recent ones."
     v2 = "The cache decorator keeps results by argument and evicts the least recent entries."
-    warc = write_warc(tmp_path / "w.warc.gz", {
-        "https://docs.example.org/v1/cache.html": ("text/html", html_page("cache", v1)),
-        "https://docs.example.org/v2/cache.html": ("text/html", html_page("cache", v2)),
+    surfer = _built(tmp_path, ds, {
+        "https://docs.example.org/v1/cache.html": ("cache", v1),
+        "https://docs.example.org/v2/cache.html": ("cache", v2),
     })  # fmt: skip
-    config = BuildConfig(tmp_path / "data", warcs=(warc,), workers=1, dense=False, min_words=5)
-    build_index(config, ds)
-    hits = Surfer.open(tmp_path / "data").search("cache decorator evicts", 2)
+    hits = surfer.search("cache decorator evicts", 2)
     assert [h.url.split("/")[3] for h in hits] == ["v2", "v1"]  # both kept, current first
     with pytest.raises(ConfigError, match="version"):
         parse_domains({"domains": [_entry("a.org", 1, version="old")]})
@@ -176,13 +183,10 @@ def test_a_source_primary_only_about_itself_wins_only_when_named(tmp_path: Path)
     assert vendor.authority_elsewhere == ABOUT_ELSEWHERE
     vendor_text = "The cache keeps results by argument and evicts the least recently used entries."
     other_text = "The cache stores results by argument and evicts the least recently used ones."
-    warc = write_warc(tmp_path / "w.warc.gz", {
-        "https://docs.acme.example/cache.html": ("text/html", html_page("Caching", vendor_text)),
-        "https://handbook.example.org/cache.html": ("text/html", html_page("Caching", other_text)),
+    surfer = _built(tmp_path, ds, {
+        "https://docs.acme.example/cache.html": ("Caching", vendor_text),
+        "https://handbook.example.org/cache.html": ("Caching", other_text),
     })  # fmt: skip
-    config = BuildConfig(tmp_path / "data", warcs=(warc,), workers=1, dense=False, min_words=5)
-    build_index(config, ds)
-    surfer = Surfer.open(tmp_path / "data")
     elsewhere = surfer.search("cache evicts least recently used", 2)
     assert [h.url.split("/")[2] for h in elsewhere] == ["handbook.example.org", "docs.acme.example"]
     assert elsewhere[1].authority == ABOUT_ELSEWHERE

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -169,14 +170,17 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_a_real_server_on_loopback(surfer: Surfer) -> None:
-    """uvicorn on an ephemeral loopback port, queried the way Step-DeepResearch does."""
+@contextlib.contextmanager
+def _serving(surfers: Any, workers: int) -> Iterator[int]:
+    """uvicorn on an ephemeral loopback port in a thread; the port, until the block ends."""
     import uvicorn
 
     port = _free_port()
-    settings = ServerSettings(port=port, token=TOKEN, workers=2)
+    settings = ServerSettings(port=port, token=TOKEN, workers=workers)
     server = uvicorn.Server(
-        uvicorn.Config(create_app(surfer, settings), host="127.0.0.1", port=port, log_level="error")
+        uvicorn.Config(
+            create_app(surfers, settings), host="127.0.0.1", port=port, log_level="error"
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -186,6 +190,16 @@ def test_a_real_server_on_loopback(surfer: Surfer) -> None:
                 break
             time.sleep(0.05)
         assert server.started
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_a_real_server_on_loopback(surfer: Surfer) -> None:
+    """uvicorn on an ephemeral loopback port, queried the way Step-DeepResearch does."""
+
+    with _serving(surfer, workers=2) as port:
 
         def post(query: str) -> dict[str, Any]:
             req = urllib.request.Request(
@@ -208,14 +222,10 @@ def test_a_real_server_on_loopback(surfer: Surfer) -> None:
         with pytest.raises(urllib.error.HTTPError) as e:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/stats", timeout=10)
         assert e.value.code == 401
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def test_concurrent_searches_share_embedding_passes(corpus: Path) -> None:
     """Micro-batching: concurrent requests answer as sequential ones, in fewer passes."""
-    import uvicorn
 
     from stepdr.rank.live import LiveSurfer
 
@@ -224,19 +234,7 @@ def test_concurrent_searches_share_embedding_passes(corpus: Path) -> None:
                "monetary policy rate", "tidal range", "quota allocation"]  # fmt: skip
     expected = {q: [r.url for r in live.current().search(q, 3)] for q in queries}
     before = live.current().index.micro_batches
-    port = _free_port()
-    settings = ServerSettings(port=port, token=TOKEN, workers=8)
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(live, settings), host="127.0.0.1", port=port, log_level="error")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        for _ in range(100):
-            if server.started:
-                break
-            time.sleep(0.05)
-        assert server.started
+    with _serving(live, workers=8) as port:
         got: dict[str, list[str]] = {}
 
         def post(query: str) -> None:
@@ -253,9 +251,6 @@ def test_concurrent_searches_share_embedding_passes(corpus: Path) -> None:
             t.start()
         for t in threads:
             t.join(timeout=60)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
     assert got == expected
     after = live.current().index.micro_batches
     batches, items = after[0] - before[0], after[1] - before[1]
