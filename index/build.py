@@ -70,7 +70,7 @@ class BuildConfig:
         }
 
 
-PIPELINE_VERSION = 3  # 3: the store keeps the priors of sources primary only about themselves
+PIPELINE_VERSION = 4  # 3: about-elsewhere priors in the store; 4: dates from one htmldate pass
 
 
 @dataclass(frozen=True)
