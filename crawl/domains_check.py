@@ -37,6 +37,7 @@ import tldextract
 
 from stepdr.core.errors import ConfigError
 
+from .authority import KNOWN_BAD
 from .domains import Domain, DomainSet
 from .domains_yaml import Problem, parse_entries, parse_suffix_defaults, read_domains_yaml
 
@@ -91,13 +92,13 @@ def check_data(data: Any, source: str = "<memory>") -> list[Problem]:
         return problems
     categories, found = _top_level(data, source)
     problems += found
-    problems += parse_suffix_defaults(data, source)[1]
+    suffixes, found = parse_suffix_defaults(data, source)
+    problems += found
     for i, raw in enumerate(data["domains"], start=1):
         if isinstance(raw, dict):
             problems += _entry_fields(raw, categories, source, i)
     problems += _registrable(entries, source)
     problems += _user_content(entries, source)
-    suffixes, _ = parse_suffix_defaults(data, source)
     problems += _shadowed_by_suffix(entries, suffixes, source)
     problems += _homepage_seeds(entries, source)
     return sorted(problems, key=lambda p: p.entry or 0)
@@ -160,7 +161,7 @@ def _shadowed_by_suffix(
     ds = DomainSet((), source, suffixes)
     for i, d in entries:
         tier = ds.suffix_tier(d.domain)
-        if tier is not None and d.tier < 5 and tier < d.tier:
+        if tier is not None and d.tier != KNOWN_BAD and tier < d.tier:
             why = (
                 f"tier {d.tier} is below the suffix default (tier {tier}) for its host: "
                 "unlisted pages there would outrank it"

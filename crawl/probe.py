@@ -78,10 +78,10 @@ def http_fetcher(
         port = parts.port or (443 if parts.scheme == "https" else 80)
         conn: http.client.HTTPConnection
         if parts.scheme == "https":
-            context = ssl.create_default_context()
-            conn = http.client.HTTPSConnection(address, port, timeout=timeout, context=context)
             if address != host:
                 raise ValueError("pinned addresses are for plain http only")
+            context = ssl.create_default_context()
+            conn = http.client.HTTPSConnection(address, port, timeout=timeout, context=context)
         else:
             conn = http.client.HTTPConnection(address, port, timeout=timeout)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")

@@ -151,6 +151,39 @@ def _find_sources(config: BuildConfig) -> list[Path]:
     return warcs
 
 
+def _extract_all(
+    refs: Sequence[PageRef],
+    config: BuildConfig,
+    cache: PageCache,
+    say: Callable[[str], None],
+    warcs: int,
+    ray: Any = None,
+) -> tuple[list[PageText], int, int]:
+    """Every page's text, from the cache or extracted now: (pages in URL order, pages
+    extracted now, pages whose extraction failed)."""
+    cached = cache.get_many(refs)
+    todo = [r for r in refs if r.url not in cached]
+    pages = [p for p in cached.values() if p is not None]
+    say(
+        f"extracting {len(todo)} pages from {warcs} WARC file(s)"
+        + (f" ({len(cached)} unchanged, from the page cache)" if cached else "")
+    )
+    failed = 0
+    meter = Progress("extracting pages", len(todo), config.progress)
+    for ref, result in zip(todo, _map_pages(todo, config, ray), strict=True):
+        meter.done()
+        if isinstance(result, str):
+            log.warning("extraction failed: %s", result)
+            failed += 1
+            continue
+        cache.put(ref, result)
+        if result is not None:
+            pages.append(result)
+    meter.close()
+    pages.sort(key=lambda p: p.ref.url)  # as a fresh build sees them: dedup keeps the first
+    return pages, len(todo), failed
+
+
 def build_index(
     config: BuildConfig, domains: DomainSet, say: Callable[[str], None] = lambda _: None
 ) -> BuildResult:
@@ -168,6 +201,10 @@ def _build(
 ) -> BuildResult:
     start = time.monotonic()
     stages: dict[str, float] = {}
+
+    def lap(stage: str) -> None:  # the seconds since the last stage ended
+        stages[stage] = time.monotonic() - start - sum(stages.values())
+
     if config.shard is not None:
         check_shard(*config.shard)
     shard_data = shard_dir(config.data_dir, *config.shard) if config.shard else config.data_dir
@@ -182,48 +219,27 @@ def _build(
     refs = latest_pages(warcs, domains.canonical)
     if not refs:
         raise WarcError(f"no HTML or PDF pages found in {len(warcs)} WARC file(s)")
-    stages["read_warcs"] = time.monotonic() - start
+    lap("read_warcs")
     cache = PageCache(config.data_dir / "cache" / "pages.sqlite", _extraction_key(config))
-    cached = cache.get_many(refs)
-    todo = [r for r in refs if r.url not in cached]
-    pages = [p for p in cached.values() if p is not None]
-    say(
-        f"extracting {len(todo)} pages from {len(warcs)} WARC file(s)"
-        + (f" ({len(cached)} unchanged, from the page cache)" if cached else "")
-    )
-    failed = 0
-    meter = Progress("extracting pages", len(todo), config.progress)
-    try:
-        for ref, result in zip(todo, _map_pages(todo, config, ray), strict=True):
-            meter.done()
-            if isinstance(result, str):
-                log.warning("extraction failed: %s", result)
-                failed += 1
-                continue
-            cache.put(ref, result)
-            if result is not None:
-                pages.append(result)
-        cache.flush()
-    except BaseException:
-        cache.close()  # what was extracted stays for the next run
-        raise
-    meter.close()
-    stages["extract"] = time.monotonic() - start - sum(stages.values())
-    pages.sort(key=lambda p: p.ref.url)  # as a fresh build sees them: dedup keeps the first
+    try:  # what was extracted stays for the next run, whatever happens
+        pages, extracted, failed = _extract_all(refs, config, cache, say, len(warcs), ray)
+    finally:
+        cache.close()
+    lap("extract")
     passages, dropped = make_passages(pages, domains)
     if config.shard is not None:
         shard, num = config.shard
         passages = [p for p in passages if shard_of(p.text, num) == shard]
     if not passages:
         raise WarcError(f"no text could be extracted from {len(refs)} pages")
-    stages["passages"] = time.monotonic() - start - sum(stages.values())
+    lap("passages")
     say(f"indexing {len(passages)} passages from {len(pages)} pages")
     dense_meta: dict[str, Any] | None = None
     computed = 0
     vectors = None
     if config.dense:
         vectors, dense_meta, computed = embed_passages(passages, config, say, ray)
-        stages["embed"] = time.monotonic() - start - sum(stages.values())
+        lap("embed")
     partial = index.new_version()
     n_store = write_store(partial, passages)
     n_bm25 = write_bm25(partial, passages)
@@ -255,9 +271,8 @@ def _build(
     verify_version(partial)  # never publish a version that fails its own checks
     version = index.publish(partial)
     index.prune(config.keep)
-    cache.prune()
-    cache.close()
-    stages["write"] = time.monotonic() - start - sum(stages.values())
+    cache.prune()  # what this build did not use
+    lap("write")
     seconds = time.monotonic() - start
     write_build_stats(
         index.root / STATS_FILE,
@@ -266,14 +281,14 @@ def _build(
             "pages": len(pages),
             "passages": n_store,
             "failed_pages": failed,
-            "extracted_pages": len(todo),
-            "cached_pages": len(cached),
+            "extracted_pages": extracted,
+            "cached_pages": len(refs) - extracted,
             "dropped": dropped,
             "embedded": computed,
             "embedded_cached": (n_dense or 0) - computed,
             "seconds": round(seconds, 3),
             "stages_s": {k: round(v, 3) for k, v in stages.items()},
-            "pages_per_s": round(len(todo) / stages["extract"], 2) if stages["extract"] else None,
+            "pages_per_s": round(extracted / stages["extract"], 2) if stages["extract"] else None,
             "passages_per_s": round(n_store / seconds, 2) if seconds else None,
             "peak_rss_mb": peak_rss_mb(),
         },

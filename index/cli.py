@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -143,17 +144,21 @@ def build(
 @click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
 def stats(data_dir: Path, as_json: bool) -> None:
     """Show the live index version: passages, pages, domains, tiers, size, model."""
-    from .shards import open_index
+    from .shards import combined_counts, shard_paths
+    from .store import PassageStore
 
     version = IndexDir(data_dir).current()
     m = read_manifest(version)
-    opened = open_index(version, use_gpu=False)
-    try:
-        detail = opened.stats()
-        tiers = dict(detail["tiers"])  # type: ignore[call-overload]
-    finally:
-        opened.close()
-    parts = [version, *(version.parent.parent / s for s in m.get("shards", []))]
+    counts: list[dict[str, Any]] = []
+    for part in shard_paths(version, m) or [version]:  # the stores only: no FAISS loaded
+        store = PassageStore(part)
+        try:
+            counts.append({**store.stats(), "tiers": store.tier_counts()})
+        finally:
+            store.close()
+    detail = counts[0] if "shards" not in m else combined_counts(counts, m["pages"])
+    tiers = dict(detail["tiers"])
+    parts = [version, *shard_paths(version, m)]
     size = sum(f.stat().st_size for part in parts for f in part.rglob("*") if f.is_file())
     emb = m.get("embedding") or {}
     info = {

@@ -56,7 +56,7 @@ def _decode(ref: PageRef, value: str) -> PageText | None:
 class PageCache:
     def __init__(self, path: Path, settings: str, batch: int = 256, every: float = 1.0) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.settings, self.batch, self.every = settings, batch, every
+        self.path, self.settings, self.batch, self.every = path, settings, batch, every
         self._flushed = time.monotonic()
         self._con = sqlite3.connect(path)
         self._con.executescript(_SCHEMA)
@@ -97,11 +97,14 @@ class PageCache:
             self._pending = []
 
     def prune(self) -> int:
-        """Drop what this build did not use (call once it is complete); how many."""
-        self.flush()
-        with self._con:
-            cur = self._con.execute("DELETE FROM page WHERE seen < ?", (self._stamp,))
-        return cur.rowcount
+        """Drop what this build did not use (call once it is complete, after ``close``);
+        how many."""
+        con = sqlite3.connect(self.path)
+        try:
+            with con:
+                return con.execute("DELETE FROM page WHERE seen < ?", (self._stamp,)).rowcount
+        finally:
+            con.close()
 
     def close(self) -> None:
         self.flush()

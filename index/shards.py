@@ -91,7 +91,7 @@ def publish_if_complete(data_dir: Path, num: int) -> Path | None:
             "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "shards": [str(p.relative_to(root)) for p in paths],
             "shard_num": num,
-            "pages": sum(int(m.get("pages", 0)) for m in manifests) // num,
+            "pages": first.get("pages", 0),  # every shard extracted every page
             "passages": sum(int(m["passages"]) for m in manifests),
             "failed_pages": first.get("failed_pages", 0),
             "embedding": first.get("embedding"),
@@ -99,8 +99,41 @@ def publish_if_complete(data_dir: Path, num: int) -> Path | None:
             "sources": first.get("sources"),
         },
     )
-    ShardedIndex.open(partial).close()  # never publish what does not open
+    # Each shard was verified when it was published; the whole must add up.
+    check_shards(partial, read_manifest(partial), [int(m["passages"]) for m in manifests])
     return index.publish(partial)
+
+
+def shard_paths(version: Path, manifest: dict[str, Any]) -> list[Path]:
+    """The shard version directories a sharded manifest lists ([] for one index)."""
+    root = version.parent.parent
+    return [root / rel for rel in manifest.get("shards") or []]
+
+
+def check_shards(version: Path, manifest: dict[str, Any], passages: Sequence[int]) -> None:
+    """The shards found (their passage counts) are the ones the manifest lists."""
+    if not passages or len(passages) != manifest.get("shard_num"):
+        raise IndexCorruptError(f"{version.name}: a sharded manifest without its shards")
+    if sum(passages) != manifest.get("passages"):
+        raise IndexCorruptError(
+            f"{version.name}: the shards hold {sum(passages)} passages, the manifest says "
+            f"{manifest.get('passages')}"
+        )
+
+
+def combined_counts(parts: Sequence[dict[str, Any]], pages: object) -> dict[str, Any]:
+    """One index's counts from its shards': a page's passages lie in several shards, so
+    ``pages`` comes from the manifest, and ``domains`` is the largest shard's."""
+    tiers: dict[str, int] = {}
+    for part in parts:
+        for tier, n in dict(part["tiers"]).items():
+            tiers[tier] = tiers.get(tier, 0) + int(n)
+    return {
+        "passages": sum(int(p["passages"]) for p in parts),
+        "pages": pages,
+        "domains": max(int(p["domains"]) for p in parts),
+        "tiers": tiers,
+    }
 
 
 class ShardedIndex(SharedEncoder):
@@ -113,26 +146,22 @@ class ShardedIndex(SharedEncoder):
     @classmethod
     def open(cls, path: Path, use_gpu: bool | None = None) -> ShardedIndex:
         manifest = read_manifest(path)
-        root = path.parent.parent
         shards: list[Version] = []
-        for i, rel in enumerate(manifest.get("shards") or []):
-            where = root / rel
+        for i, where in enumerate(shard_paths(path, manifest)):
             try:
                 shards.append(Version.open(where, use_gpu=use_gpu))
             except (IndexCorruptError, OSError) as e:
                 for s in shards:
                     s.close()
                 raise IndexCorruptError(
-                    f"{path.name}: shard {i} ({rel}) does not open: {e}"
+                    f"{path.name}: shard {i} ({where.name}) does not open: {e}"
                 ) from None
-        if not shards or len(shards) != manifest.get("shard_num"):
-            raise IndexCorruptError(f"{path.name}: a sharded manifest without its shards")
-        total = sum(s.store.count() for s in shards)
-        if total != manifest.get("passages"):
-            raise IndexCorruptError(
-                f"{path.name}: the shards hold {total} passages, the manifest says "
-                f"{manifest.get('passages')}"
-            )
+        try:
+            check_shards(path, manifest, [s.store.count() for s in shards])
+        except IndexCorruptError:
+            for s in shards:
+                s.close()
+            raise
         return cls(path, manifest, shards)
 
     def close(self) -> None:
@@ -185,16 +214,8 @@ class ShardedIndex(SharedEncoder):
         return []
 
     def stats(self) -> dict[str, object]:
-        parts = [s.stats() for s in self.shards]
-        tiers: dict[str, int] = {}
-        for part in parts:
-            for tier, n in dict(part["tiers"]).items():  # type: ignore[call-overload]
-                tiers[tier] = tiers.get(tier, 0) + int(n)
         return {
-            "passages": sum(int(p["passages"]) for p in parts),  # type: ignore[call-overload]
-            "pages": self.manifest.get("pages"),
-            "domains": max(int(p["domains"]) for p in parts),  # type: ignore[call-overload]
-            "tiers": tiers,
+            **combined_counts([s.stats() for s in self.shards], self.manifest.get("pages")),
             "version": self.name,
             "built": self.manifest.get("built"),
             "dense": self.has_dense,

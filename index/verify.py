@@ -41,11 +41,10 @@ def verify_version(version: Path) -> dict[str, Any]:
         if bad:
             raise IndexCorruptError(f"{version.name}: checksum mismatch in {', '.join(bad[:5])}")
     if "shards" in manifest:
-        from .shards import ShardedIndex
+        from .shards import check_shards, shard_paths
 
-        for shard in manifest["shards"]:
-            verify_version(version.parent.parent / shard)
-        ShardedIndex.open(version, use_gpu=False).close()
+        counts = [int(verify_version(p)["passages"]) for p in shard_paths(version, manifest)]
+        check_shards(version, manifest, counts)
         return manifest
     opened = Version.open(version, use_gpu=False)
     try:
