@@ -12,7 +12,7 @@ TORCH  ?= torch==2.13.0
 
 GOLD_PKG ?= newspaper4k==0.9.6
 
-.PHONY: install mirrors gold sandbox demo test lint fmt clean wheel-check
+.PHONY: install mirrors gold sandbox redis demo test lint fmt clean wheel-check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,12 @@ $(DATA)/gold/.stamp: | $(STAMP)
 sandbox:
 	@command -v bwrap >/dev/null && command -v tmux >/dev/null || \
 		{ apt-get update -q && apt-get install -y -q bubblewrap tmux; }
+
+# Redis coordinates a crawl spread over workers; the tests start their own redis-server
+# (Debian package) on a unix socket and stop it by pid.  Nothing runs as a service.
+redis:
+	@command -v redis-server >/dev/null || \
+		{ apt-get update -q && apt-get install -y -q redis-server; }
 
 # Each demo question with the page that answers it; every one of them is in the demo's
 # budgeted crawl (a budget keeps each site's first pages breadth first), and the demo
@@ -81,7 +87,7 @@ fmt: $(STAMP)
 wheel-check: $(STAMP)
 	VENV=$(VENV) bash .ci/wheel-check
 
-test: mirrors gold sandbox lint wheel-check
+test: mirrors gold sandbox redis lint wheel-check
 	STEPDR_REQUIRE_MIRRORS=1 STEPDR_TEST_MIRRORS=$(abspath $(DATA))/mirrors \
 		STEPDR_TEST_GOLD=$(abspath $(DATA))/gold $(BIN)/pytest
 

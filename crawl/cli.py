@@ -1,4 +1,4 @@
-"""stepdr-index commands that belong to crawling: crawl, mirror fetch|serve, domains."""
+"""stepdr-index commands that belong to crawling: crawl, crawl-status, mirror, domains."""
 
 from __future__ import annotations
 
@@ -36,6 +36,33 @@ from .mirror import MirrorMap, MirrorServer
     help="Contact URL in the User-Agent, for site owners [default: the project's page].",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Log warnings only; no progress display.")
+@click.option(
+    "--redis",
+    "redis_url",
+    metavar="URL",
+    help="Join the crawl this Redis coordinates (redis://HOST:PORT/DB or unix://PATH).",
+)
+@click.option("--worker", metavar="NAME", help="This worker's name in that crawl.")
+@click.option(
+    "--crawl-name",
+    default="crawl",
+    show_default=True,
+    help="Which crawl on that Redis (one Redis can hold several).",
+)
+@click.option(
+    "--leases",
+    type=click.IntRange(min=1),
+    default=16,
+    show_default=True,
+    help="Partitions (registered domains) this worker crawls at a time.",
+)
+@click.option(
+    "--lease-ttl",
+    type=click.FloatRange(min=1.0),
+    default=10.0,
+    show_default=True,
+    help="Seconds without a heartbeat before a worker's partitions go to others.",
+)
 def crawl(
     data_dir: Path,
     domains_file: Path | None,
@@ -46,6 +73,11 @@ def crawl(
     recrawl: bool,
     contact: str | None,
     quiet: bool,
+    redis_url: str | None,
+    worker: str | None,
+    crawl_name: str,
+    leases: int,
+    lease_ttl: float,
 ) -> None:
     """Crawl the domains in domains.yaml into WARC files under DATA/warc.
 
@@ -54,6 +86,13 @@ def crawl(
     and run the command again to continue it; a finished crawl is not repeated.
     --recrawl starts a new pass over every page (a stopped recrawl continues
     with a plain `crawl`).
+
+    With --redis and --worker, this process is one worker of a crawl spread over
+    many: each registered domain of the list is a partition, crawled by one worker
+    at a time from its own journal (DATA/crawl/parts) into DATA/warc/DOMAIN.  Start
+    as many workers as you like, on one machine or many; a worker that dies has its
+    partitions taken over by the others once its heartbeat expires.  `build` reads
+    every worker's WARC files; `crawl-status` shows the crawl.
     """
     from .config import DEFAULT_CONTACT, CrawlConfig
     from .run import run_crawl
@@ -70,14 +109,43 @@ def crawl(
         recrawl=recrawl,
         contact_url=contact or DEFAULT_CONTACT,
         progress="off" if quiet else "auto",
+        redis=redis_url or "",
+        worker=worker or "",
+        crawl_name=crawl_name,
+        leases=leases,
+        lease_ttl=lease_ttl,
     )
+    if worker and not redis_url:
+        raise click.UsageError("--worker needs --redis URL")
     result = run_crawl(config)
+    who = f"worker {worker}: " if worker else ""
     click.echo(
-        f"crawled {result.pages} pages ({result.responses} responses) "
+        f"{who}crawled {result.pages} pages ({result.responses} responses) "
         f"into {len(result.warc_files)} new WARC file(s) under {config.warc_dir}"
     )
     if result.summary and not quiet:
         for line in format_summary(result.summary):
+            click.echo(line)
+
+
+@click.command("crawl-status")
+@click.option("--redis", "redis_url", metavar="URL", required=True, help="The crawl's Redis.")
+@click.option("--crawl-name", default="crawl", show_default=True, help="Which crawl on it.")
+@click.option("--all", "every", is_flag=True, help="List every partition, not only leased ones.")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+def crawl_status(redis_url: str, crawl_name: str, every: bool, as_json: bool) -> None:
+    """Show a partitioned crawl: partitions by state, workers, pages, rates and errors."""
+    import json
+
+    from .crawl_status import crawl_status as read_status
+    from .crawl_status import format_status
+    from .leases import connect
+
+    status = read_status(connect(redis_url), crawl_name)
+    if as_json:
+        click.echo(json.dumps(status, indent=2, sort_keys=True))
+    else:
+        for line in format_status(status, every):
             click.echo(line)
 
 
@@ -123,4 +191,4 @@ def mirror_serve(
         server.serve_forever()
 
 
-__all__ = ["crawl", "domains", "mirror"]
+__all__ = ["crawl", "crawl_status", "domains", "mirror"]

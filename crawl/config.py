@@ -54,6 +54,16 @@ class CrawlConfig:
     warc_max_bytes: int = 1 << 30
     settings: tuple[tuple[str, Any], ...] = ()
     """Extra Scrapy settings, applied last."""
+    redis: str = ""
+    """A Redis URL: join the partitioned crawl it coordinates (coordinator.py)."""
+    worker: str = ""
+    """This worker's name in that crawl."""
+    crawl_name: str = "crawl"
+    """Which crawl on that Redis (its keys are ``stepdr:NAME:*``)."""
+    leases: int = 16
+    """Partitions one worker crawls at a time."""
+    lease_ttl: float = 10.0
+    """Seconds without a heartbeat after which a worker's leases go back to the pool."""
 
     @property
     def agent(self) -> str:
@@ -72,5 +82,18 @@ class CrawlConfig:
         return self.crawl_dir / "journal.jsonl"
 
     @property
+    def parts_dir(self) -> Path:
+        """The journals of a partitioned crawl, one folder per partition."""
+        return self.crawl_dir / "parts"
+
+    @property
     def stats_file(self) -> Path:
+        if self.worker:
+            return self.crawl_dir / "workers" / f"{self.worker}.stats.json"
         return self.crawl_dir / "stats.json"
+
+    @property
+    def lock_file(self) -> Path:
+        if self.worker:
+            return self.crawl_dir / "workers" / f"{self.worker}.lock"
+        return self.crawl_dir / "lock"

@@ -29,7 +29,6 @@ from .politeness import set_floor
 from .refusals import Refused, RetryLater
 from .robots_rules import UA_TOKEN, Rules, rules_from, verdict
 from .session import session_of
-from .warc_files import read_response
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -91,12 +90,12 @@ class RobotsMiddleware:
 
     def _from_journal(self, robots_url: str) -> Rules | None:
         session = session_of(self.crawler)
-        stored = session.state.stored.get(robots_url)
+        stored = session.stored_copy(robots_url)
         if stored is None or time.time() - stored.fetched > self.ttl:
             return None
         if 300 <= stored.status < 400:
             return None  # the redirect's target was the answer: ask again
-        rec = read_response(session.warc_dir, stored.warc, stored.offset)
+        rec = session.read(stored)
         if rec is None:
             return None
         assert self.crawler.stats is not None

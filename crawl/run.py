@@ -44,6 +44,10 @@ class CrawlResult:
 
 def plan(config: CrawlConfig) -> tuple[DomainSet, MirrorMap]:
     """Load and check everything the crawl needs; raise StepdrError if it cannot run."""
+    if config.redis:
+        from .partitioned import check_names
+
+        check_names(config)
     domains = load_domains(config.domains_file).crawlable()
     if config.only:
         domains = domains.select(config.only)
@@ -60,8 +64,8 @@ def plan(config: CrawlConfig) -> tuple[DomainSet, MirrorMap]:
 def _lock(config: CrawlConfig, wait_s: float = 10.0) -> IO[bytes]:
     import fcntl
 
-    config.crawl_dir.mkdir(parents=True, exist_ok=True)
-    fh = (config.crawl_dir / "lock").open("ab")
+    config.lock_file.parent.mkdir(parents=True, exist_ok=True)
+    fh = config.lock_file.open("ab")
     deadline = time.monotonic() + wait_s
     while True:
         try:
@@ -71,7 +75,8 @@ def _lock(config: CrawlConfig, wait_s: float = 10.0) -> IO[bytes]:
             # A crawl whose parent was just killed is still on its way out.
             if time.monotonic() > deadline:
                 fh.close()
-                raise CrawlError(f"{config.data_dir}: another crawl is running on it") from None
+                who = f"worker {config.worker!r}" if config.worker else "crawl"
+                raise CrawlError(f"{config.data_dir}: another {who} is running on it") from None
             time.sleep(0.2)
 
 
@@ -86,20 +91,26 @@ def crawl_here(config: CrawlConfig) -> dict[str, Any]:
     lock = _lock(config)
     try:
         _, mirror = plan(config)
+        token = ""
+        if config.redis:
+            from .partitioned import join
+
+            token = join(config)
         server = MirrorServer(mirror).start() if mirror else None
         try:
             settings = scrapy_settings(config, mirror, server.proxy_url if server else None)
+            settings["STEPDR_WORKER_TOKEN"] = token
             process = CrawlerProcess(settings)
             crawler = process.create_crawler(AuthoritySpider)
             process.crawl(crawler)
             process.start()
             stats = crawler.stats.get_stats() if crawler.stats else {}
-            files = [str(p) for p in session_of(crawler).warcs.paths]
+            files = [str(p) for p in session_of(crawler).warc_paths]
         finally:
             if server:
                 server.stop()
         if "stepdr/fatal" in stats:
-            raise CrawlError(f"{config.crawl_dir}: cannot resume: {stats['stepdr/fatal']}")
+            raise CrawlError(f"{config.crawl_dir}: {stats['stepdr/fatal']}")
         payload = {
             "stats": {k: _jsonable(v) for k, v in stats.items()},
             "summary": summarize(stats),
@@ -158,7 +169,11 @@ def _jsonable(v: Any) -> Any:
 
 
 def run_crawl(config: CrawlConfig) -> CrawlResult:
-    plan(config)  # fail fast, in this process, with a clear error
+    domains, _ = plan(config)  # fail fast, in this process, with a clear error
+    if config.redis:
+        from .partitioned import start_or_join
+
+        start_or_join(config, domains)
     config.stats_file.unlink(missing_ok=True)
     ctx = multiprocessing.get_context("spawn")
     receiver, sender = ctx.Pipe(duplex=False)

@@ -1,10 +1,14 @@
-"""The state of one crawl, shared by the spider and the middlewares.
+"""The state of one crawl, shared by the spider, the middlewares and the coordinator.
 
-It owns the journal and the WARC files, decides which URLs enter the frontier
-(scope, traps, budgets), and on start rebuilds the frontier from the journal:
-every URL discovered so far, admitted in discovery order up to each entry's
-budget, minus those already settled.  A larger budget on a later run therefore
-continues where a smaller one stopped.
+It owns the open partitions (see partition.py: each a journal and a WARC folder),
+decides which URLs enter the frontier (scope, traps, budgets), and when a partition
+opens rebuilds its frontier from its journal: every URL discovered so far, admitted
+in discovery order up to each entry's budget, minus those already settled.  A
+larger budget on a later run therefore continues where a smaller one stopped.
+
+A single-process crawl has one partition holding every entry.  A worker of a crawl
+coordinated through Redis holds the partitions it leased; a link into a partition it
+does not hold goes to ``handover`` (the coordinator's outbox) instead of its journal.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import logging
 import time
 import weakref
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,10 +25,10 @@ from stepdr.core.urls import canonical, host_in
 
 from .domains import Domain, DomainSet
 from .domains_yaml import load_domains
-from .journal import Journal, JournalState, Link, Stored
+from .journal import Link, Stored
+from .partition import WHOLE, Partition, partition_key
 from .traps import TrapGuard, TrapRules
-from .warc_files import WarcFiles
-from .warc_repair import repair_open_files
+from .warc_files import StoredResponse, read_response
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -63,22 +68,23 @@ class CrawlSession:
         self.rules = TrapRules(**settings.getdict("STEPDR_TRAPS"))
         self.traps = TrapGuard(self.rules)
         self.warc_dir = Path(settings.get("STEPDR_WARC_DIR", "warc"))
-        self.warcs = WarcFiles(
-            self.warc_dir,
-            prefix=settings.get("STEPDR_WARC_PREFIX", "stepdr"),
-            max_bytes=settings.getint("STEPDR_WARC_MAX_BYTES", 1 << 30),
-        )
-        self.journal = Journal(Path(settings.get("STEPDR_JOURNAL", "journal.jsonl")))
+        self.warc_prefix = settings.get("STEPDR_WARC_PREFIX", "stepdr")
+        self.warc_max_bytes = settings.getint("STEPDR_WARC_MAX_BYTES", 1 << 30)
+        self.journal_file = Path(settings.get("STEPDR_JOURNAL", "journal.jsonl"))
+        self.parts_dir = Path(settings.get("STEPDR_PARTS_DIR") or self.journal_file.parent)
+        self.partitioned = bool(settings.get("STEPDR_REDIS"))
         self.mirrored_hosts = tuple(settings.getlist("STEPDR_MIRROR_HOSTS"))
-        self.admitted: Counter[str] = Counter()
+        self.parts: dict[str, Partition] = {}
+        """The open partitions, by key."""
+        self.handover: Callable[[str, Link], None] | None = None
+        """Where a link into a partition not held here goes (partitioned crawls)."""
+        self.flush: Callable[[], None] | None = None
+        """Sends what ``handover`` collected; called before a page is journaled as parsed."""
         self.pending: Counter[str] = Counter()
         """Requests scheduled and not yet answered, per entry key (for progress)."""
+        self.warc_paths: list[Path] = []
+        """Sealed WARC files written by this session's closed partitions."""
         self._rejected: set[str] = set()
-        self._opened = False
-
-    @property
-    def state(self) -> JournalState:
-        return self.journal.state
 
     def budget_of(self, d: Domain) -> int:
         if self.budget_override is not None:
@@ -88,39 +94,108 @@ class CrawlSession:
     def is_mirrored(self, host: str) -> bool:
         return host_in(host, self.mirrored_hosts)
 
+    def key_of_part(self, url: str) -> str:
+        """The partition a URL belongs to (by its host), open here or not."""
+        if not self.partitioned:
+            return WHOLE
+        from urllib.parse import urlsplit
+
+        return partition_key(urlsplit(url).hostname or "")
+
+    def part_of(self, url: str) -> Partition | None:
+        """The open partition holding ``url``; None when this process does not hold it."""
+        return self.parts.get(self.key_of_part(url))
+
+    def partition_domains(self, key: str) -> list[Domain]:
+        if not self.partitioned:
+            return list(self.domains)
+        return [d for d in self.domains if partition_key(d.domain) == key]
+
+    # -- opening and closing partitions -------------------------------------------------
+
     def open(self) -> list[Link]:
-        """Repair, replay the journal, and return the links due in this run."""
-        if self._opened:
-            raise RuntimeError("session already open")
-        self._opened = True
-        state = self.journal.open()
-        repaired = repair_open_files(self.warc_dir, dict(state.file_ends), self.journal.stored)
-        if repaired:
-            self.stats.set_value("stepdr/repaired_records", repaired)
-        if self.recrawl:
-            self.journal.new_epoch()
+        """Open the single-process crawl's one partition; the links due in this run."""
+        part = Partition(
+            WHOLE,
+            self.journal_file,
+            self.warc_dir,
+            warc_prefix=self.warc_prefix,
+            warc_max_bytes=self.warc_max_bytes,
+        )
+        return self.open_partition(part, new_epoch=self.recrawl)
+
+    def new_partition(self, key: str, warc_root: Path) -> Partition:
+        """A partition of a partitioned crawl, laid out under the data directory."""
+        folder = self.parts_dir / key
+        return Partition(
+            key,
+            folder / "journal.jsonl",
+            warc_root / key,
+            warc_prefix=f"{self.warc_prefix}-{key}",
+            warc_max_bytes=self.warc_max_bytes,
+            lock_file=folder / "lock",
+        )
+
+    def open_partition(self, part: Partition, *, new_epoch: bool = False) -> list[Link]:
+        """Repair, replay the partition's journal, and return its links due now."""
+        if part.key in self.parts:
+            raise RuntimeError(f"partition {part.key!r} already open")
+        state = part.open()
+        self.parts[part.key] = part
+        if part.repaired:
+            self.stats.inc_value("stepdr/repaired_records", part.repaired)
+        if new_epoch:
+            part.journal.new_epoch()
         due: list[Link] = []
         for link in state.links.values():
             d = self.domains.match(link.url)
             if d is None:
                 continue
             self.traps.observe(link.url)
-            if self.admitted[d.key] >= self.budget_of(d):
+            if part.admitted[d.key] >= self.budget_of(d):
                 continue
-            self.admitted[d.key] += 1
+            part.admitted[d.key] += 1
             if link.url not in state.settled:
                 due.append(link)
-        self.stats.set_value("stepdr/resumed_due", len(due))
+        self.stats.inc_value("stepdr/resumed_due", len(due))
         return due
 
-    def unparsed(self) -> list[Stored]:
+    def close_partition(self, key: str) -> None:
+        part = self.parts.pop(key, None)
+        if part is not None:
+            part.close()
+            self.warc_paths.extend(part.warcs.paths)
+
+    def unparsed(self, part: Partition) -> list[Stored]:
         """Stored pages whose links never made it into the journal (a kill came first).
 
         In the order they were admitted, as the crawl before the kill would have
         released them (see order.py), not the order they happened to be fetched in.
         """
-        state = self.state
+        state = part.state
         return [state.stored[u] for u in state.links if u in state.unparsed and u in state.stored]
+
+    # -- what the journal knows ---------------------------------------------------------
+
+    def stored_copy(self, url: str) -> Stored | None:
+        part = self.part_of(url)
+        return part.state.stored.get(url) if part else None
+
+    def link_of(self, url: str) -> Link | None:
+        part = self.part_of(url)
+        return part.state.links.get(url) if part else None
+
+    def read(self, stored: Stored) -> StoredResponse | None:
+        part = self.part_of(stored.url)
+        return read_response(part.warc_dir, stored.warc, stored.offset) if part else None
+
+    def mark(self, kind: str, url: str, why: str = "") -> None:
+        """Journal ``parsed``, ``same`` or ``done``; dropped for a partition no longer held."""
+        part = self.part_of(url)
+        if part is not None:
+            part.journal.mark(kind, url, why)
+
+    # -- the frontier -------------------------------------------------------------------
 
     def reject(self, reason: str, url: str) -> None:
         if url not in self._rejected:
@@ -132,7 +207,10 @@ class CrawlSession:
         url = canonical(raw_url)
         if url is not None:  # one spelling per listed page: its seeds' scheme and host
             url = self.domains.canonical(url)
-        if url is None or url in self.state.links:
+        if url is None:
+            return None
+        part = self.part_of(url)
+        if part is not None and url in part.state.links:
             return None
         d = self.domains.match(url)
         if d is None:
@@ -149,20 +227,30 @@ class CrawlSession:
             self.reject(trap, url)
             return None
         link = Link(url, depth, hops)
-        self.journal.link(link)
-        if self.admitted[d.key] >= self.budget_of(d):
+        if part is None:
+            if self.handover is not None:
+                self.handover(self.key_of_part(url), link)
+            return None
+        part.journal.link(link)
+        if part.admitted[d.key] >= self.budget_of(d):
             self.stats.inc_value("stepdr/rejected/budget")
             return None
-        self.admitted[d.key] += 1
+        part.admitted[d.key] += 1
         return link
 
     def key_of(self, url: str) -> str:
         d = self.domains.match(url)
         return d.key if d else "-"
 
-    def store(self, request: Request, response: Response, page: bool = True) -> Stored:
-        """Write the pair to WARC, then journal it (in that order: see repair.py)."""
-        w = self.warcs.write(request, response)
+    def store(self, request: Request, response: Response, page: bool = True) -> Stored | None:
+        """Write the pair to WARC, then journal it (in that order: see repair.py).
+
+        None, storing nothing, when the URL's partition is no longer held here.
+        """
+        part = self.part_of(response.url)
+        if part is None:
+            return None
+        w = part.warcs.write(request, response)
         s = Stored(
             url=response.url,
             status=response.status,
@@ -175,17 +263,18 @@ class CrawlSession:
             digest=w.digest,
             fetched=time.time(),
         )
-        self.journal.stored(s)
+        part.journal.stored(s)
         self.stats.inc_value("stepdr/stored_records")
         self.stats.inc_value("stepdr/stored_bytes", len(response.body))
         if page and 200 <= response.status < 300:
+            part.pages += 1
             self.stats.inc_value("stepdr/pages")
             self.stats.inc_value(f"stepdr/pages_by_entry/{self.key_of(response.url)}")
         return s
 
     def close(self) -> None:
-        self.warcs.close()
-        self.journal.close()
+        for key in list(self.parts):
+            self.close_partition(key)
 
 
 def _header(response: Response, name: bytes) -> str:
@@ -194,7 +283,7 @@ def _header(response: Response, name: bytes) -> str:
 
 
 class SessionExtension:
-    """Seals the WARC file and syncs the journal when the spider closes."""
+    """Seals the WARC files and syncs the journals when the spider closes."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler

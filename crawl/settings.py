@@ -4,6 +4,7 @@ Downloader middlewares, on the way down (request) in increasing order and on the
 way up (response) in decreasing order:
 
     60  SsrfMiddleware        refuse hosts that resolve to non-public addresses
+    50  LeaseGuard            (a partitioned crawl) drop what this worker no longer holds
    100  RobotsMiddleware      RFC 9309 robots.txt (replaces Scrapy's)
    550  RetryMiddleware       5xx and network errors, a few times
    570  BackoffMiddleware     429/503: wait for Retry-After, then again
@@ -97,7 +98,16 @@ def scrapy_settings(config: CrawlConfig, mirror: MirrorMap, proxy: str | None) -
         "STEPDR_CRAWL_DELAY_MAX": config.crawl_delay_max,
         "STEPDR_RETRY_AFTER_MAX": config.retry_after_max,
         "STEPDR_PROGRESS": config.progress,
+        "STEPDR_REDIS": config.redis,
+        "STEPDR_WORKER": config.worker,
+        "STEPDR_CRAWL_NAME": config.crawl_name,
+        "STEPDR_LEASES": config.leases,
+        "STEPDR_LEASE_TTL": config.lease_ttl,
+        "STEPDR_PARTS_DIR": str(config.parts_dir),
     }
+    if config.redis:
+        settings["EXTENSIONS"]["stepdr.crawl.coordinator.Coordinator"] = 0
+        settings["DOWNLOADER_MIDDLEWARES"]["stepdr.crawl.coordinator.LeaseGuard"] = 50
     settings.update(dict(config.settings))
     return settings
 

@@ -24,9 +24,9 @@ from .curator import note_redirect, note_seed
 from .journal import Link, Stored
 from .links import extract_links
 from .order import ReorderBuffer
+from .partition import WHOLE, Partition
 from .refusals import Refused, RetryLater
 from .session import CrawlSession, session_of
-from .warc_files import read_response
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -70,30 +70,39 @@ class AuthoritySpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[Any]:
         session = self.session
+        if session.partitioned:
+            return  # the coordinator opens partitions as it leases them (coordinator.py)
         try:
             due = session.open()
         except Exception as e:
             # Scrapy would log this and end the crawl as "finished": make it fail.
             first = str(e).splitlines()[0] if str(e) else ""
-            self.crawler.stats.set_value("stepdr/fatal", f"{type(e).__name__}: {first}")
+            fatal = f"cannot resume: {type(e).__name__}: {first}"
+            self.crawler.stats.set_value("stepdr/fatal", fatal)
             raise
-        for stored in session.unparsed():
-            for req in self._reextract(stored):
-                yield req
-        for d in session.domains:
+        for req in self.first_requests(session.parts[WHOLE], due):
+            yield req
+
+    def first_requests(self, part: Partition, due: list[Link]) -> list[scrapy.Request]:
+        """A partition just opened: its unparsed pages' links, its seeds, what is due."""
+        session = self.session
+        out: list[scrapy.Request] = []
+        for stored in session.unparsed(part):
+            out += self._reextract(stored)
+        for d in session.partition_domains(part.key):
             for seed in d.seeds or (d.base_url,):
                 link = session.admit(seed, depth=0)
                 if link is not None:
                     due.append(link)
-        for link in due:
-            yield self.request(link)
+        out += [self.request(link) for link in due]
+        return out
 
     def request(self, link: Link) -> scrapy.Request:
         session = self.session
         key = session.key_of(link.url)
         session.pending[key] += 1
         headers: dict[str, str] = {}
-        prev = session.state.stored.get(link.url)
+        prev = session.stored_copy(link.url)
         if prev is not None and prev.status == 200:
             # A recrawl: let the server say "unchanged" instead of sending the page.
             if prev.etag:
@@ -161,7 +170,9 @@ class AuthoritySpider(scrapy.Spider):
                 if link is not None:
                     out.append(self.request(link))
             if page.parsed:
-                session.journal.mark("parsed", page.link.url)
+                if session.flush is not None:
+                    session.flush()  # handed-over links are out before the page counts as parsed
+                session.mark("parsed", page.link.url)
         return out
 
     def idle(self) -> None:
@@ -180,8 +191,8 @@ class AuthoritySpider(scrapy.Spider):
     def _reextract(self, stored: Stored) -> list[scrapy.Request]:
         """Links of a page stored just before a kill, read back from its WARC record."""
         session = self.session
-        link = session.state.links[stored.url]
-        rec = read_response(session.warc_dir, stored.warc, stored.offset)
+        link = session.link_of(stored.url) or Link(stored.url, 0)
+        rec = session.read(stored)
         found: tuple[Found, ...] = ()
         if rec is not None:
             headers = Headers()
@@ -203,12 +214,12 @@ class AuthoritySpider(scrapy.Spider):
         if isinstance(exc, Refused):
             stats.inc_value(f"stepdr/rejected/{exc.reason}")
             if not isinstance(exc, RetryLater):
-                self.session.journal.mark("done", link.url, exc.reason)
+                self.session.mark("done", link.url, exc.reason)
         elif isinstance(exc, IgnoreRequest):
             # HttpCompressionMiddleware: over DOWNLOAD_MAXSIZE once decompressed.
             reason = "too_large" if "DOWNLOAD_MAXSIZE" in str(exc) else "ignored"
             stats.inc_value(f"stepdr/rejected/{reason}")
-            self.session.journal.mark("done", link.url, reason)
+            self.session.mark("done", link.url, reason)
         else:
             stats.inc_value("stepdr/errors")
             log.warning("%s: %s", link.url, str(exc).splitlines()[0] if str(exc) else repr(exc))

@@ -18,7 +18,7 @@ from __future__ import annotations
 from hashlib import sha1
 from typing import TYPE_CHECKING
 
-from .refusals import Refused
+from .refusals import Refused, RetryLater
 from .session import session_of
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ class StoreMiddleware:
             return response
         url = response.url
         if status == 304:
-            session.journal.mark("same", url)
+            session.mark("same", url)
             session.stats.inc_value("stepdr/unchanged")
             return response
         kind = content_kind(response)
@@ -83,13 +83,14 @@ class StoreMiddleware:
                 response.headers[b"Content-Type"] = PDF_TYPE.encode()
         elif kind != "html" and response.body:
             response = response.replace(body=b"")
-        prev = session.state.stored.get(url)
+        prev = session.stored_copy(url)
         same = prev is not None and prev.status == status
         if same and prev is not None and prev.digest == sha1(response.body).hexdigest():
-            session.journal.mark("same", url)
+            session.mark("same", url)
             session.stats.inc_value("stepdr/unchanged")
             return response
-        session.store(request, response)
+        if session.store(request, response) is None:
+            raise RetryLater("lease_lost", url)  # another worker crawls it now
         request.meta["stepdr_stored"] = True
         return response
 

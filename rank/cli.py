@@ -12,7 +12,7 @@ import logging
 import click
 
 from stepdr.core.cli import StepdrGroup
-from stepdr.crawl.cli import crawl, domains, mirror
+from stepdr.crawl.cli import crawl, crawl_status, domains, mirror
 from stepdr.index.cli import build, stats, verify
 
 from .eval_cli import eval_
@@ -31,7 +31,20 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
-for command in (crawl, mirror, domains, build, stats, verify, search, open_, serve, mcp, eval_):
+for command in (
+    crawl,
+    crawl_status,
+    mirror,
+    domains,
+    build,
+    stats,
+    verify,
+    search,
+    open_,
+    serve,
+    mcp,
+    eval_,
+):
     main.add_command(command)
 
 

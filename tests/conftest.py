@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -133,3 +134,12 @@ def surfer(corpus: Path) -> Surfer:
     from stepdr.rank import Surfer
 
     return Surfer.open(corpus)
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A redis-server of this test's own (see redisutil.py)."""
+    from .redisutil import redis_server
+
+    with redis_server() as url:
+        yield url
