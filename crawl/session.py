@@ -28,7 +28,7 @@ from .domains_yaml import load_domains
 from .journal import Link, Stored
 from .partition import WHOLE, Partition, partition_key
 from .traps import TrapGuard, TrapRules
-from .warc_files import StoredResponse, read_response
+from .warc_files import Encoded, StoredResponse, encode_pair, read_response
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from scrapy.statscollectors import StatsCollector
 
 log = logging.getLogger(__name__)
+
+_SPELLED_MAX = 1 << 20  # remembered spellings, dropped all at once past this
 
 _SESSIONS: weakref.WeakKeyDictionary[Any, CrawlSession] = weakref.WeakKeyDictionary()
 
@@ -85,6 +87,9 @@ class CrawlSession:
         self.warc_paths: list[Path] = []
         """Sealed WARC files written by this session's closed partitions."""
         self._rejected: set[str] = set()
+        self._never: set[str] = set()
+        """Out of scope or known bad: refused whatever the depth."""
+        self._spelled: dict[str, str | None] = {}
 
     def budget_of(self, d: Domain) -> int:
         if self.budget_override is not None:
@@ -204,20 +209,16 @@ class CrawlSession:
 
     def admit(self, raw_url: str, depth: int, hops: int = 0) -> Link | None:
         """Put a discovered URL in the frontier; the Link when it is to be fetched now."""
-        url = canonical(raw_url)
-        if url is not None:  # one spelling per listed page: its seeds' scheme and host
-            url = self.domains.canonical(url)
-        if url is None:
+        url = self._spelling(raw_url)
+        if url is None or url in self._never:
             return None
         part = self.part_of(url)
         if part is not None and url in part.state.links:
             return None
         d = self.domains.match(url)
-        if d is None:
-            self.reject("scope", url)
-            return None
-        if not d.crawled:  # a known-bad corner of a listed site: ranked last, never fetched
-            self.reject("known_bad", url)
+        if d is None or not d.crawled:  # not: a known-bad corner, ranked last, never fetched
+            self._never.add(url)
+            self.reject("scope" if d is None else "known_bad", url)
             return None
         if hops > self.max_redirects:
             self.reject("redirects", url)
@@ -238,19 +239,40 @@ class CrawlSession:
         part.admitted[d.key] += 1
         return link
 
+    def _spelling(self, raw_url: str) -> str | None:
+        """The URL's one spelling, remembered: pages of a site repeat the same links."""
+        try:
+            return self._spelled[raw_url]
+        except KeyError:
+            pass
+        url = canonical(raw_url)
+        if url is not None:  # one spelling per listed page: its seeds' scheme and host
+            url = self.domains.canonical(url)
+        if len(self._spelled) >= _SPELLED_MAX:
+            self._spelled.clear()
+        self._spelled[raw_url] = url
+        return url
+
     def key_of(self, url: str) -> str:
         d = self.domains.match(url)
         return d.key if d else "-"
 
-    def store(self, request: Request, response: Response, page: bool = True) -> Stored | None:
+    def store(
+        self,
+        request: Request,
+        response: Response,
+        page: bool = True,
+        encoded: Encoded | None = None,
+    ) -> Stored | None:
         """Write the pair to WARC, then journal it (in that order: see repair.py).
 
-        None, storing nothing, when the URL's partition is no longer held here.
+        ``encoded``: the pair as ``encode_pair`` made it already.  None, storing
+        nothing, when the URL's partition is no longer held here.
         """
         part = self.part_of(response.url)
         if part is None:
             return None
-        w = part.warcs.write(request, response)
+        w = part.warcs.append(encoded or encode_pair(request, response))
         s = Stored(
             url=response.url,
             status=response.status,

@@ -23,6 +23,7 @@ from scrapy.responsetypes import responsetypes
 from .curator import note_redirect, note_seed
 from .journal import Link, Stored
 from .links import extract_links
+from .offload import off_thread
 from .order import ReorderBuffer
 from .partition import WHOLE, Partition
 from .refusals import Refused, RetryLater
@@ -123,7 +124,7 @@ class AuthoritySpider(scrapy.Spider):
             },
         )
 
-    def parse(self, response: Response) -> list[scrapy.Request]:
+    async def parse(self, response: Response) -> list[scrapy.Request]:
         link: Link = response.meta["stepdr_link"]
         if link.depth == 0 and link.hops == 0:
             note_seed(self.crawler.stats, link.url, response.status)
@@ -131,7 +132,7 @@ class AuthoritySpider(scrapy.Spider):
             self.crawler.stats.inc_value("stepdr/errors")  # retries spent; a later crawl retries
             return self._settle(link, response.meta, ())
         try:
-            found = self._follow(response, link)
+            found = await self._follow_off_thread(response, link)
         except Exception:
             # Settle it anyway: the pages after it must not wait on it.  Not marked
             # parsed, so a resumed crawl reads its links from the WARC again.
@@ -139,6 +140,12 @@ class AuthoritySpider(scrapy.Spider):
             self.crawler.stats.inc_value("stepdr/errors")
             return self._settle(link, response.meta, ())
         return self._settle(link, response.meta, found, bool(response.meta.get("stepdr_stored")))
+
+    async def _follow_off_thread(self, response: Response, link: Link) -> tuple[Found, ...]:
+        if 200 <= response.status < 300 and isinstance(response, HtmlResponse):
+            urls = await off_thread(extract_links, response)
+            return tuple(Found(url, link.depth + 1, 0) for url in urls)
+        return self._follow(response, link)
 
     def _follow(self, response: Response, link: Link) -> tuple[Found, ...]:
         if 300 <= response.status < 400 and response.status != 304:

@@ -87,45 +87,16 @@ class WarcFiles:
 
     def write(self, request: Request, response: Response) -> Written:
         """Append the request/response pair; return where the pair lies."""
+        return self.append(encode_pair(request, response))
+
+    def append(self, pair: Encoded) -> Written:
+        """Append a pair ``encode_pair`` made (possibly on another thread)."""
         fh = self._file()
-        body = response.body
-        status = f"{response.status} {_reason(response.status)}"
-        headers = [
-            (k.decode("latin-1"), v.decode("latin-1"))
-            for k, vs in response.headers.items()
-            if k.lower() not in _DROP_HEADERS
-            for v in vs
-        ]
-        http = StatusAndHeaders(status, headers, protocol="HTTP/1.1")
-        http.replace_header("Content-Length", str(len(body)))
-        writer = WARCWriter(BytesIO(), gzip=False)
-        rec = writer.create_warc_record(
-            response.url, "response", payload=BytesIO(body), http_headers=http
-        )
-        req_headers = StatusAndHeaders(
-            f"{request.method} {_target(response.url)} HTTP/1.1",
-            [
-                (k.decode("latin-1"), v.decode("latin-1"))
-                for k, vs in request.headers.items()
-                for v in vs
-            ],
-            is_http_request=True,
-        )
-        req = writer.create_warc_record(
-            response.url, "request", payload=BytesIO(request.body), http_headers=req_headers
-        )
-        # What WARCWriter.write_request_response_pair does, to compress each record here.
-        req.rec_headers.replace_header("WARC-Target-URI", response.url)
-        req.rec_headers.replace_header("WARC-Date", rec.rec_headers.get_header("WARC-Date"))
-        req.rec_headers.add_header(
-            "WARC-Concurrent-To", rec.rec_headers.get_header("WARC-Record-ID")
-        )
-        pair = _member(rec) + _member(req)
         offset = fh.tell()
-        fh.write(pair)
+        fh.write(pair.data)
         fh.flush()
         self.records += 1
-        return Written(self.paths[-1].name, offset, len(pair), hashlib.sha1(body).hexdigest())
+        return Written(self.paths[-1].name, offset, len(pair.data), pair.digest)
 
     def close(self) -> None:
         """Flush, fsync and seal the current file."""
@@ -137,6 +108,50 @@ class WarcFiles:
         self._open_path.rename(self._open_path.with_name(self._open_path.name[: -len(OPEN_SUFFIX)]))
         self._fh = None
         self._open_path = None
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A request/response pair as the bytes of two gzip members, and the body's sha1."""
+
+    data: bytes
+    digest: str
+
+
+def encode_pair(request: Request, response: Response) -> Encoded:
+    """The WARC records of a pair, compressed: pure, so a worker thread can do it
+    (zlib and sha1 let go of the GIL while they work)."""
+    body = response.body
+    status = f"{response.status} {_reason(response.status)}"
+    headers = [
+        (k.decode("latin-1"), v.decode("latin-1"))
+        for k, vs in response.headers.items()
+        if k.lower() not in _DROP_HEADERS
+        for v in vs
+    ]
+    http = StatusAndHeaders(status, headers, protocol="HTTP/1.1")
+    http.replace_header("Content-Length", str(len(body)))
+    writer = WARCWriter(BytesIO(), gzip=False)
+    rec = writer.create_warc_record(
+        response.url, "response", payload=BytesIO(body), http_headers=http
+    )
+    req_headers = StatusAndHeaders(
+        f"{request.method} {_target(response.url)} HTTP/1.1",
+        [
+            (k.decode("latin-1"), v.decode("latin-1"))
+            for k, vs in request.headers.items()
+            for v in vs
+        ],
+        is_http_request=True,
+    )
+    req = writer.create_warc_record(
+        response.url, "request", payload=BytesIO(request.body), http_headers=req_headers
+    )
+    # What WARCWriter.write_request_response_pair does, to compress each record here.
+    req.rec_headers.replace_header("WARC-Target-URI", response.url)
+    req.rec_headers.replace_header("WARC-Date", rec.rec_headers.get_header("WARC-Date"))
+    req.rec_headers.add_header("WARC-Concurrent-To", rec.rec_headers.get_header("WARC-Record-ID"))
+    return Encoded(_member(rec) + _member(req), hashlib.sha1(body).hexdigest())
 
 
 def _member(record: ArcWarcRecord) -> bytes:
@@ -180,4 +195,12 @@ def _reason(status: int) -> str:
         return "Unknown"
 
 
-__all__ = ["OPEN_SUFFIX", "StoredResponse", "WarcFiles", "Written", "read_response"]
+__all__ = [
+    "OPEN_SUFFIX",
+    "Encoded",
+    "StoredResponse",
+    "WarcFiles",
+    "Written",
+    "encode_pair",
+    "read_response",
+]

@@ -15,11 +15,12 @@ On a recrawl, 304 and a byte-identical body are journaled as ``same`` instead.
 
 from __future__ import annotations
 
-from hashlib import sha1
 from typing import TYPE_CHECKING
 
+from .offload import off_thread
 from .refusals import Refused, RetryLater
 from .session import session_of
+from .warc_files import encode_pair
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -59,7 +60,7 @@ class StoreMiddleware:
     def from_crawler(cls, crawler: Crawler) -> StoreMiddleware:
         return cls(crawler)
 
-    def process_response(self, request: Request, response: Response) -> Response:
+    async def process_response(self, request: Request, response: Response) -> Response:
         session = session_of(self.crawler)
         status = response.status
         if request.meta.get("stepdr_robots"):
@@ -83,13 +84,14 @@ class StoreMiddleware:
                 response.headers[b"Content-Type"] = PDF_TYPE.encode()
         elif kind != "html" and response.body:
             response = response.replace(body=b"")
+        encoded = await off_thread(encode_pair, request, response)
         prev = session.stored_copy(url)
         same = prev is not None and prev.status == status
-        if same and prev is not None and prev.digest == sha1(response.body).hexdigest():
+        if same and prev is not None and prev.digest == encoded.digest:
             session.mark("same", url)
             session.stats.inc_value("stepdr/unchanged")
             return response
-        if session.store(request, response) is None:
+        if session.store(request, response, encoded=encoded) is None:
             raise RetryLater("lease_lost", url)  # another worker crawls it now
         request.meta["stepdr_stored"] = True
         return response
