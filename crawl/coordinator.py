@@ -9,9 +9,11 @@ pipelined round trips to Redis) the coordinator
 2. returns the leases of workers whose heartbeat expired;
 3. admits, in stream order, the links other partitions handed over to its own;
 4. finishes the partitions with nothing in flight and nothing unread in their stream;
-5. leases partitions up to ``STEPDR_LEASES`` and opens each from its journal, the
-   way a single-process crawl resumes (a partition still locked by a worker on
-   its way out is handed back and tried again later);
+5. opens the partitions Redis says it holds and it has not opened (a worker
+   restarted under its name after a kill takes its leases back), then leases
+   partitions up to ``STEPDR_LEASES`` and opens each from its journal, the way a
+   single-process crawl resumes (a partition still locked by a worker on its way
+   out is handed back and tried again later);
 6. publishes its figures for ``stepdr-index crawl-status``.
 
 The spider stays open while the crawl is not over, and ends when every partition
@@ -127,6 +129,15 @@ class Coordinator:
                     self.close(key, "done")
                 elif outcome == "lost":
                     self.lose(key)
+                if outcome != "more":
+                    held.discard(key)
+        for key in sorted(held - set(session.parts)):
+            # Held in Redis, not open here: this worker was restarted under its name.
+            adopted = self.open(key)
+            if adopted is None:
+                self.leases.release(key)
+            else:
+                requests += adopted
         while len(session.parts) < self.max_leases:
             leased = self.leases.lease()
             if leased is None:

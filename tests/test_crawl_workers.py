@@ -161,3 +161,25 @@ def test_a_killed_workers_partitions_are_finished_by_another(
     _, stored = journals(data)
     pages = {server.url(h, f"/gen/{i}") for h in HOSTS for i in range(60)}
     assert pages <= stored
+
+
+def test_a_worker_restarted_under_its_name_takes_its_partitions_back_at_once(
+    tmp_path: Path, server: MockServer, redis_url: str
+) -> None:
+    server.gen_pages = 40
+    path = spec(tmp_path, server, redis_url, "w1", leases=4, lease_ttl=60.0)
+    first = start(path)
+    data = tmp_path / "data"
+    deadline = time.monotonic() + 60
+    while len(journals(data)[1]) < 20:
+        assert first.poll() is None and time.monotonic() < deadline, "w1 stored too little"
+        time.sleep(0.1)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    again = finish(start(path))  # its heartbeat has 60 s to live: no waiting for it
+    assert time.monotonic() - t0 < 50
+    assert again["stats"].get("stepdr/partitions/done", 0) == 4
+    pages = {server.url(h, f"/gen/{i}") for h in HOSTS for i in range(40)}
+    assert pages <= journals(data)[1]
