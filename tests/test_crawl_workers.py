@@ -100,6 +100,17 @@ def journals(data: Path) -> tuple[set[str], set[str]]:
     return links, stored
 
 
+def kill_once_stored(proc: subprocess.Popen[str], data: Path, pages: int) -> None:
+    """``kill -9`` the worker (its whole process group) once it has stored ``pages``."""
+    deadline = time.monotonic() + 60
+    while len(journals(data)[1]) < pages:
+        assert proc.poll() is None and time.monotonic() < deadline, "stored too little"
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    time.sleep(0.5)  # the Scrapy child dies with its parent
+
+
 def test_workers_share_the_list_one_host_one_worker(
     tmp_path: Path, server: MockServer, redis_url: str
 ) -> None:
@@ -143,15 +154,10 @@ def test_a_killed_workers_partitions_are_finished_by_another(
     tmp_path: Path, server: MockServer, redis_url: str
 ) -> None:
     server.gen_pages = 60
-    first = start(spec(tmp_path, server, redis_url, "w1", leases=4, lease_ttl=2.0))
     data = tmp_path / "data"
-    deadline = time.monotonic() + 60
-    while len(journals(data)[1]) < 30:
-        assert first.poll() is None and time.monotonic() < deadline, "w1 stored too little"
-        time.sleep(0.1)
-    os.killpg(first.pid, signal.SIGKILL)
-    first.wait()
-    time.sleep(0.5)  # the Scrapy child dies with its parent
+    kill_once_stored(
+        start(spec(tmp_path, server, redis_url, "w1", leases=4, lease_ttl=2.0)), data, 30
+    )
     before = journals(data)[1]
     at_kill = len(server.hits)
     second = finish(start(spec(tmp_path, server, redis_url, "w2", leases=4)))
@@ -168,15 +174,8 @@ def test_a_worker_restarted_under_its_name_takes_its_partitions_back_at_once(
 ) -> None:
     server.gen_pages = 40
     path = spec(tmp_path, server, redis_url, "w1", leases=4, lease_ttl=60.0)
-    first = start(path)
     data = tmp_path / "data"
-    deadline = time.monotonic() + 60
-    while len(journals(data)[1]) < 20:
-        assert first.poll() is None and time.monotonic() < deadline, "w1 stored too little"
-        time.sleep(0.1)
-    os.killpg(first.pid, signal.SIGKILL)
-    first.wait()
-    time.sleep(0.5)
+    kill_once_stored(start(path), data, 20)
     t0 = time.monotonic()
     again = finish(start(path))  # its heartbeat has 60 s to live: no waiting for it
     assert time.monotonic() - t0 < 50
