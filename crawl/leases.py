@@ -31,6 +31,7 @@ import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stepdr.core.errors import CrawlError
@@ -112,17 +113,43 @@ class HandedOver:
     hops: int
 
 
+def _proc_stat(pid: int) -> tuple[str, str] | None:
+    """(state, start time) of a process from /proc; None when it does not exist."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_bytes().decode("latin-1")
+    except FileNotFoundError:
+        return None
+    fields = raw[raw.rfind(")") + 2 :].split()  # after "pid (comm) "
+    return fields[0], fields[19]
+
+
 def new_token() -> str:
-    return json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "id": uuid.uuid4().hex})
+    stat = _proc_stat(os.getpid()) if os.path.isdir("/proc") else None
+    return json.dumps({
+        "host": socket.gethostname(), "pid": os.getpid(), "id": uuid.uuid4().hex,
+        "start": stat[1] if stat else "",
+    })  # fmt: skip
 
 
 def _stale_own(token: str) -> bool:
-    """A token of a process of this machine that is gone (a worker killed and restarted)."""
+    """A token of a process of this machine that is gone (a worker killed and restarted).
+
+    A killed process may linger as a zombie nobody reaps (a container's init may not),
+    and its pid may be reused: both count as gone.
+    """
     try:
         info = json.loads(token)
         if info.get("host") != socket.gethostname():
             return False
-        os.kill(int(info["pid"]), 0)
+        pid = int(info["pid"])
+        if os.path.isdir("/proc"):
+            stat = _proc_stat(pid)
+            return (
+                stat is None
+                or stat[0] in ("Z", "X")
+                or (bool(info.get("start")) and stat[1] != info["start"])
+            )
+        os.kill(pid, 0)
     except ProcessLookupError:
         return True
     except (ValueError, KeyError, TypeError, OSError):
