@@ -182,20 +182,20 @@ class Coordinator:
         session = self.session
         part = session.parts.get(key)
         pages = part.stored_pages() if part else 0
-        session.close_partition(key)
-        self.read_to.pop(key, None)
-        self.entry_keys.pop(key, None)
+        self._drop(key)
         self.leases.publish({key: {"state": state, "pages": pages, "owner": ""}})
         self.stats.inc_value(f"stepdr/partitions/{state}")
         log.info("partition %s: %s", key, state)
 
     def lose(self, key: str) -> None:
         log.warning("partition %s: lease lost; another worker continues it", key)
-        session = self.session
-        session.close_partition(key)
+        self._drop(key)
+        self.stats.inc_value("stepdr/partitions/lost")
+
+    def _drop(self, key: str) -> None:
+        self.session.close_partition(key)
         self.read_to.pop(key, None)
         self.entry_keys.pop(key, None)
-        self.stats.inc_value("stepdr/partitions/lost")
 
     def read_streams(self) -> list[Request]:
         session = self.session

@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from stepdr.core.urls import canonical, host_in
 
@@ -103,8 +104,6 @@ class CrawlSession:
         """The partition a URL belongs to (by its host), open here or not."""
         if not self.partitioned:
             return WHOLE
-        from urllib.parse import urlsplit
-
         return partition_key(urlsplit(url).hostname or "")
 
     def part_of(self, url: str) -> Partition | None:
