@@ -70,7 +70,8 @@ class BuildConfig:
         }
 
 
-PIPELINE_VERSION = 4  # 3: about-elsewhere priors in the store; 4: dates from one htmldate pass
+PIPELINE_VERSION = 5  # 3: about-elsewhere priors in the store; 4: dates from one htmldate pass;
+# 5: titles from <title> where trafilatura took a site-wide <h1> or a note box; url in BM25
 
 
 @dataclass(frozen=True)

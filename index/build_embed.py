@@ -56,8 +56,14 @@ def embed_passages(
 
     meter = Progress("embedding passages", len(texts), config.progress)
     batch = 16384 if ray is not None else 256  # a Ray job per batch: fewer, larger ones
+
+    def to_embed(n: int) -> None:  # the meter counts what is left to embed, not the cached
+        meter.total = n
+
     try:
-        vecs, computed = cache.get_or_compute(texts, compute, batch=batch, progress=meter.done)
+        vecs, computed = cache.get_or_compute(
+            texts, compute, batch=batch, progress=meter.done, missing_count=to_embed
+        )
     finally:
         cache.close()
         if meter.count:

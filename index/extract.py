@@ -99,7 +99,8 @@ def extract(html: str | bytes, url: str) -> ExtractedPage | None:
         _walk(main, [], blocks)
     if not blocks:
         return None
-    title = _clean(root.get("title") or "") or (blocks[0].headings[:1] or ("",))[0]
+    title = page_title(_clean(root.get("title") or ""), _html_title(html))
+    title = title or (blocks[0].headings[:1] or ("",))[0]
     text = " ".join(b.text for b in blocks[:20])
     return ExtractedPage(
         url=url,
@@ -108,6 +109,40 @@ def extract(html: str | bytes, url: str) -> ExtractedPage | None:
         published=root.get("date") or None,
         blocks=tuple(blocks),
     )
+
+
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_SITE_SEP = re.compile(r"\s+(?:\u2014|\u2013|\||-|::|\u00b7|\u00bb)\s+")
+
+
+def _html_title(html: str | bytes) -> str:
+    raw = html.encode("utf-8", "replace") if isinstance(html, str) else html
+    m = _TITLE.search(raw[:65536])
+    if not m:
+        return ""
+    import html as html_module
+
+    return _clean(html_module.unescape(m.group(1).decode("utf-8", "replace")))
+
+
+def page_title(found: str, declared: str) -> str:
+    """The page's own title, from trafilatura's guess (``found``) and the ``<title>``.
+
+    trafilatura takes a site-wide ``<h1>`` ("Django 3.2.25 documentation", on every page
+    of that site) or the heading of a note box ("Note", on PostgreSQL's reference pages)
+    for the title; the ``<title>`` names the page, usually followed by the site's name
+    ("Multiple databases — Django 3.2.25 documentation").  So: the guess when the
+    ``<title>`` holds it and it is not that site part, else the ``<title>`` without it.
+    """
+    if not declared:
+        return found
+    cuts = list(_SITE_SEP.finditer(declared))
+    head, site = declared, ""
+    if cuts:
+        head, site = declared[: cuts[-1].start()], declared[cuts[-1].end() :]
+    if found and found in declared and found != site:
+        return found
+    return head or declared
 
 
 _LANG_ATTR = re.compile(rb"<html[^>]*\blang=[\"']?([A-Za-z]{2,3})", re.IGNORECASE)

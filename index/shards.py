@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -186,8 +186,10 @@ class ShardedIndex(SharedEncoder):
     def dense_covers(self, query: str) -> bool:
         return self.shards[0].dense_covers(query)
 
-    def bm25_search(self, query: str, k: int) -> list[tuple[int, float]]:
-        return _merge([s.bm25_search(query, k) for s in self.shards], k)
+    def bm25_search(
+        self, query: str, k: int, boosts: Mapping[str, float] | None = None
+    ) -> list[tuple[int, float]]:
+        return _merge([s.bm25_search(query, k, boosts) for s in self.shards], k)
 
     def dense_search(self, queries: Sequence[str], k: int) -> list[list[tuple[int, float]]]:
         if not self.has_dense or not queries:

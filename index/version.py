@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -119,8 +119,10 @@ class Version(SharedEncoder):
         except StepdrError:
             return None
 
-    def bm25_search(self, query: str, k: int) -> list[tuple[int, float]]:
-        return self.bm25.search(query, k)
+    def bm25_search(
+        self, query: str, k: int, boosts: Mapping[str, float] | None = None
+    ) -> list[tuple[int, float]]:
+        return self.bm25.search(query, k, boosts)
 
     def dense_search(self, queries: Sequence[str], k: int) -> list[list[tuple[int, float]]]:
         """(passage id, cosine) candidates per query; [] per query without a dense index.

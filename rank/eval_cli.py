@@ -39,12 +39,14 @@ from .options import pop_rank_config, rank_options
     "--set",
     "set_names",
     multiple=True,
-    type=click.Choice(["all", "known-items", "docs-nl", "handbook-zh"]),
+    type=click.Choice(
+        ["all", "known-items", "book-index", "keyword-index", "docs-nl", "handbook-zh"]
+    ),
     help="Shipped sets to run (repeatable) [all: the known items and every dev set].",
 )
 @click.option(
     "--pipelines",
-    default="bm25,dense,hybrid,hybrid+authority",
+    default="bm25,dense,hybrid,hybrid+authority,hybrid+authority+page",
     show_default=True,
     help="Comma-separated; '+cross' variants need --cross-encoder.",
 )
@@ -64,7 +66,7 @@ from .options import pop_rank_config, rank_options
 @click.option(
     "--save-set",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Also write the generated known-item set here, in BEIR form.",
+    help="Also write the generated known-item sets here (one folder each), in BEIR form.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @rank_options
@@ -85,22 +87,25 @@ def eval_(
 ) -> None:
     """Evaluate ranking pipelines: nDCG@10, MRR@10 and Recall@100 per pipeline.
 
-    Without --beir or --queries/--qrels, the shipped sets run (--set): a known-item set
-    drawn from the Sphinx inventories (objects.inv) of the mirrored documentation sites,
-    where each API name, section title, page title or setting asks for its own page, and
-    docs-nl, natural-language questions over the same sites with their judged pages, and
+    Without --beir or --queries/--qrels, the shipped sets run (--set): known items drawn
+    from the mirrored documentation sites, where each entry asks for its own page (from
+    Sphinx inventories, objects.inv: API names, section and page titles, settings; from a
+    DocBook book index, as PostgreSQL's: commands, settings, functions, terms; from a
+    keyword index, as SQLite's: C API names, compile options, pragmas, releases); docs-nl,
+    natural-language questions over the same sites with their judged pages; and
     handbook-zh, Chinese questions over the Chinese pages of the Debian handbook.
     """
     from stepdr.core.errors import ConfigError
 
     from .dev_sets import DEV_SETS, dev_set
     from .evaluate import EvalSet, answerable, evaluate, read_beir, read_qrels, read_queries, table
+    from .known_items import SOURCES
     from .surfer import Surfer
 
     base = pop_rank_config(rank)
     names = [n.strip() for n in pipelines.split(",") if n.strip()]
     if base.cross_encoder and not any(n.endswith("+cross") for n in names):
-        names.append("hybrid+authority+cross")
+        names.append("hybrid+authority+page+cross")
     sets: dict[str, EvalSet] = {}
     if beir_dir is not None:
         sets[beir_dir.name] = read_beir(beir_dir)
@@ -110,13 +115,18 @@ def eval_(
         raise ConfigError("--queries and --qrels go together")
     else:
         wanted = set(set_names or ("all",))
-        for name in ("known-items", *DEV_SETS):
-            if "all" in wanted or name in wanted:
-                sets[name] = (
-                    _known_items(data_dir, domains_file, mirrors_dir, per_site, save_set)
-                    if name == "known-items"
-                    else dev_set(name)
-                )
+        for name in (*SOURCES, *DEV_SETS):
+            if name in DEV_SETS and ("all" in wanted or name in wanted):
+                sets[name] = dev_set(name)
+            elif name in wanted or "all" in wanted:
+                save = save_set / name if save_set is not None else None
+                found = _known_items(data_dir, domains_file, mirrors_dir, per_site, save, name)
+                if found is not None:
+                    sets[name] = found
+                elif name in wanted:
+                    raise ConfigError(
+                        f"{name}: {_NO_SOURCE[name]} in any mirror: nothing to evaluate"
+                    )
     surfer = Surfer.open(data_dir, base)
     if surfer.dense is None:
         dropped = [n for n in names if n != "bm25" and not n.startswith("bm25")]
@@ -150,23 +160,31 @@ def eval_(
         click.echo(f"run files in {runs_dir}", err=True)
 
 
+_NO_SOURCE = {
+    "known-items": "no Sphinx inventory (objects.inv)",
+    "book-index": "no DocBook book index (bookindex.html)",
+    "keyword-index": "no keyword index (keyword_index.html)",
+}
+
+
 def _known_items(
     data_dir: Path,
     domains_file: Path | None,
     mirrors_dir: Path | None,
     per_site: int,
     save_set: Path | None,
+    source: str,
 ) -> Any:
-    from stepdr.core.errors import ConfigError
+    """The known items of one source over the mirrors; None when no mirror has it."""
     from stepdr.crawl.domains_yaml import load_domains
 
     from .evaluate import EvalSet
     from .known_items import generate, write_beir
 
     domains = load_domains(domains_file)
-    items = generate(domains, mirrors_dir or data_dir / "mirrors", per_site)
+    items = generate(domains, mirrors_dir or data_dir / "mirrors", per_site, source=source)
     if not items:
-        raise ConfigError("no Sphinx inventory (objects.inv) in any mirror: nothing to evaluate")
+        return None
     if save_set is not None:
         write_beir(items, save_set)
     return EvalSet({i.qid: i.query for i in items}, {i.qid: {i.url: 1} for i in items})

@@ -13,7 +13,10 @@ The ranking formula, for one query (knobs in ``RankConfig``):
     rrf (default):  fused(p) = Σ_i w_i / (k + rank_i(p))       k = ``rrf_k`` = 60
     weighted:       fused(p) = Σ_i w_i · adj_i(p) / Σ_i w_i    (absent from list i: 0)
 
-    final(p) = fused(p);  with a cross-encoder over the top ``cross_depth``:
+    page evidence (``page_weight`` λ = 0.3, see ``page_evidence``):
+    final(p) = fused(p) + λ · Σ_j 0.5^j · fused(q_j)   q_1, q_2: the next best
+                                                       candidates of p's page
+    with a cross-encoder over the top ``cross_depth``:
     final(p) = (ce(p) / max_q ce(q)) · π(p), the rest following in fused order.
 
 Ties go to the higher authority, then to the better BM25 rank.  ``w_i`` are
@@ -86,6 +89,51 @@ def fuse(
             final=fused,
         )
         out.append((pid, scores))
+    out.sort(key=_order)
+    return out
+
+
+def page_evidence(
+    fused: Sequence[tuple[int, Scores]],
+    page_of: Mapping[int, str],
+    weight: float,
+    passages: int = 3,
+    decay: float = 0.5,
+) -> list[tuple[int, Scores]]:
+    """Each passage helped by the other good candidates of its page, then sorted again.
+
+    A page that answers a question tends to match it in several passages; a stray
+    sentence elsewhere matches in one.  So
+
+        final(p) = fused(p) + weight · Σ_j decay^j · fused(q_j) · rel(q_j)
+
+    where q_1, q_2, … are the candidates of p's page after its best one (``passages`` − 1
+    of them), the same for every passage of the page, so a page's passages keep their
+    order; rel(q) is q's best relative score in a retriever's list (score / the list's
+    best).  Reciprocal ranks fall slowly (1/61 at rank 1, 1/110 at rank 50), so without
+    rel a page of many weak matches would outweigh one strong match.
+    """
+    if weight <= 0:
+        return list(fused)
+    top_b = max((s.bm25 or 0.0 for _, s in fused), default=0.0)
+    top_d = max((s.dense or 0.0 for _, s in fused), default=0.0)
+
+    def rel(s: Scores) -> float:
+        b = (s.bm25 or 0.0) / top_b if top_b > 0 else 0.0
+        d = (s.dense or 0.0) / top_d if top_d > 0 else 0.0
+        return max(0.0, b, d)
+
+    by_page: dict[str, list[float]] = {}
+    for pid, s in fused:  # fused is best first, so each page's list is too
+        by_page.setdefault(page_of.get(pid, ""), []).append(s.final * rel(s))
+    bonus = {
+        page: weight * sum(x * decay**j for j, x in enumerate(found[1:passages]))
+        for page, found in by_page.items()
+    }
+    out = []
+    for pid, s in fused:
+        extra = bonus[page_of.get(pid, "")]
+        out.append((pid, replace(s, page=extra, final=s.final + extra)))
     out.sort(key=_order)
     return out
 

@@ -14,7 +14,7 @@ import random
 import re
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin
@@ -97,19 +97,38 @@ def _query(item: InventoryItem, kind: str) -> str | None:
     return text
 
 
-def site_items(domain: Domain, root: Path) -> list[tuple[str, str, str]]:
-    """(kind, query, page URL) for each usable item of one mirrored site."""
+def inventory_entries(root: Path) -> list[tuple[str, str, str]]:
+    """(kind, query, page) for each usable item of a Sphinx ``objects.inv``."""
     inv = root / INVENTORY
     if not inv.is_file():
         return []
     out = []
     for item in read_inventory(inv):
         kind = _kind(item)
-        if kind is None:
-            continue
-        query = _query(item, kind)
-        page = item.uri.split("#", 1)[0]
-        if query is None or not page or not (root / page).is_file():
+        query = _query(item, kind) if kind is not None else None
+        if kind is not None and query is not None:
+            out.append((kind, query, item.uri.split("#", 1)[0]))
+    return out
+
+
+def _sources() -> dict[str, tuple[Callable[[Path], list[tuple[str, str, str]]], dict[str, float]]]:
+    from .index_pages import READERS
+
+    return {"known-items": (inventory_entries, MIX), **READERS}
+
+
+SOURCES = ("known-items", "book-index", "keyword-index")
+
+
+def site_items(
+    domain: Domain, root: Path, source: str = "known-items"
+) -> list[tuple[str, str, str]]:
+    """(kind, query, page URL) for each usable item of one mirrored site, from the
+    Sphinx inventory ("known-items"), a DocBook book index or a SQLite keyword index."""
+    read, _ = _sources()[source]
+    out = []
+    for kind, query, page in read(root):
+        if not page or not (root / page).is_file():
             continue
         url = urljoin(domain.base_url, page)
         if domain.in_scope(url):
@@ -118,9 +137,17 @@ def site_items(domain: Domain, root: Path) -> list[tuple[str, str, str]]:
 
 
 def generate(
-    domains: DomainSet, mirrors_dir: Path, per_site: int = 200, seed: int = 13
+    domains: DomainSet,
+    mirrors_dir: Path,
+    per_site: int = 200,
+    seed: int = 13,
+    source: str = "known-items",
 ) -> list[KnownItem]:
-    """A seeded sample of unambiguous known items from every mirrored site's inventory."""
+    """A seeded sample of unambiguous known items from every mirrored site's inventory
+    (or, with ``source``, its book index or keyword index)."""
+    if source not in SOURCES:
+        raise ConfigError(f"unknown known-item source {source!r}: choose from {', '.join(SOURCES)}")
+    mix = _sources()[source][1]
     by_site: dict[str, list[tuple[str, str, str]]] = {}
     pages_of: defaultdict[str, set[str]] = defaultdict(set)
     for d in domains.mirrored():
@@ -128,7 +155,8 @@ def generate(
         if root is None:
             continue
         # Judged under the one spelling the index stores pages by.
-        items = [(kind, q, domains.canonical(url)) for kind, q, url in site_items(d, root)]
+        found = site_items(d, root, source)
+        items = [(kind, q, domains.canonical(url)) for kind, q, url in found]
         if items:
             by_site[d.key] = items
         for _, query, url in items:
@@ -140,23 +168,27 @@ def generate(
             if len(pages_of[it[1].casefold()]) == 1:
                 first.setdefault(it[1].casefold(), it)
         unique = sorted(first.values())
-        out.extend(_sample(site, unique, per_site, random.Random(f"{seed}:{site}")))
+        out.extend(_sample(site, unique, per_site, random.Random(f"{seed}:{site}"), mix))
     return out
 
 
 def _sample(
-    site: str, items: list[tuple[str, str, str]], n: int, rng: random.Random
+    site: str,
+    items: list[tuple[str, str, str]],
+    n: int,
+    rng: random.Random,
+    mix: dict[str, float],
 ) -> list[KnownItem]:
-    groups: dict[str, list[tuple[str, str, str]]] = {k: [] for k in MIX}
+    groups: dict[str, list[tuple[str, str, str]]] = {k: [] for k in mix}
     for it in items:
         groups[it[0]].append(it)
     for g in groups.values():
         rng.shuffle(g)
-    quota = {k: int(n * share) for k, share in MIX.items()}
+    quota = {k: int(n * share) for k, share in mix.items()}
     picked: list[tuple[str, str, str]] = []
-    for k in MIX:  # a kind short of its quota leaves the rest to the others
+    for k in mix:  # a kind short of its quota leaves the rest to the others
         picked += groups[k][: quota[k]]
-    spare = [it for k in MIX for it in groups[k][quota[k] :]]
+    spare = [it for k in mix for it in groups[k][quota[k] :]]
     rng.shuffle(spare)
     picked += spare[: max(0, n - len(picked))]
     slug = re.sub(r"[^a-z0-9]+", "-", site.lower()).strip("-")

@@ -22,12 +22,14 @@ _RANK_KEYS = (
     "bm25_only",
     "question_stopwords",
     "question_dense_weight",
+    "question_boosts",
+    "page_weight",
 )
 
 
 def rank_options(f: F) -> F:
     """--fusion, --authority-weight, --per-page, --per-domain, --cross-encoder, --bm25-only,
-    --question-stopwords, --question-dense-weight."""
+    --question-stopwords, --question-dense-weight, --question-boosts, --page-weight."""
     options = [
         click.option(
             "--fusion",
@@ -77,6 +79,19 @@ def rank_options(f: F) -> F:
             show_default=True,
             help="The dense list's fusion weight for a question in words (1: as for any query).",
         ),
+        click.option(
+            "--question-boosts/--no-question-boosts",
+            default=True,
+            show_default=True,
+            help="Weigh title, headings and text alike in a question's BM25 search.",
+        ),
+        click.option(
+            "--page-weight",
+            type=click.FloatRange(0.0, 1.0),
+            default=0.3,
+            show_default=True,
+            help="How much a question's passage gains from its page's other matches (0: off).",
+        ),
     ]
     for option in reversed(options):
         f = option(f)
@@ -97,6 +112,8 @@ def pop_rank_config(kwargs: dict[str, Any]) -> RankConfig:
         cross_encoder=v["cross_encoder"],
         question_stopwords=v["question_stopwords"],
         question_dense_weight=v["question_dense_weight"],
+        question_boosts=v["question_boosts"],
+        page_weight=v["page_weight"],
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -18,9 +18,9 @@ from stepdr.index.bm25 import query_terms
 from stepdr.index.records import Passage, passage_context, same_text_key
 
 from .cross import Reranker
-from .fuse import FUSIONS, fuse, rerank
+from .fuse import FUSIONS, fuse, page_evidence, rerank
 from .prior import query_authority
-from .questions import content_words, is_question
+from .questions import QUESTION_BOOSTS, content_words, is_question
 from .results import Scores
 
 MAX_TERMS = 64  # distinct query words sent to BM25: more only slow it down
@@ -31,7 +31,7 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 @dataclass(frozen=True)
 class RankConfig:
-    """Knobs of one ranking pipeline; the defaults are the shipped hybrid+authority."""
+    """Knobs of one ranking pipeline; the defaults are the shipped hybrid+authority+page."""
 
     bm25: bool = True
     dense: bool = True  # used when the index version has vectors
@@ -49,6 +49,10 @@ class RankConfig:
     # 0.469 to 0.568 MRR@10 (dense alone 0.522) and kept known items at 0.788 (bm25 0.771).
     question_stopwords: bool = True
     question_dense_weight: float | None = 3.0  # None: dense_weight, as for any query
+    # A question's BM25 weighs title, headings and text alike: the 2.0 heading boost
+    # made short headings win on the words of the question ("how", "use").
+    question_boosts: bool = True
+    page_weight: float = 0.3  # λ of page evidence for questions (fuse.page_evidence); 0: off
     cross_encoder: str | None = None  # local CrossEncoder directory
     cross_depth: int = 50  # fused candidates the cross-encoder rescores
 
@@ -65,29 +69,38 @@ class RankConfig:
             raise ConfigError("per-page and per-domain caps must be >= 0 (0: no cap)")
         if not -1.0 <= self.min_cosine <= 1.0:
             raise ConfigError(f"min cosine must be in [-1, 1], got {self.min_cosine}")
+        if not 0.0 <= self.page_weight <= 1.0:
+            raise ConfigError(f"page weight must be in [0, 1], got {self.page_weight}")
         if self.bm25_weight < 0 or self.dense_weight < 0 or (self.question_dense_weight or 0) < 0:
             raise ConfigError("retriever weights must be >= 0")
 
 
-PIPELINES = ("bm25", "dense", "hybrid", "hybrid+authority")
+PIPELINES = ("bm25", "dense", "hybrid", "hybrid+authority", "hybrid+authority+page")
 
 
 def pipeline(name: str, base: RankConfig | None = None) -> RankConfig:
     """A named pipeline of the evaluation grid, with ``base``'s other knobs.
 
-    "bm25", "dense", "hybrid" (both, no prior), "hybrid+authority"; a "+cross"
-    suffix adds the cross-encoder configured in ``base``.
+    "bm25", "dense", "hybrid" (both, no prior), "hybrid+authority", and
+    "hybrid+authority+page" (with page evidence: the shipped pipeline); a "+cross"
+    suffix adds the cross-encoder configured in ``base``.  Only the last uses page
+    evidence, so each row adds one stage to the one before.
     """
     base = base or RankConfig()
     stem, cross = (name[: -len("+cross")], True) if name.endswith("+cross") else (name, False)
     if cross and not base.cross_encoder:
         raise ConfigError(f"pipeline {name}: no cross-encoder configured")
     beta = base.authority_weight if base.authority_weight > 0 else RankConfig.authority_weight
+    lam = base.page_weight if base.page_weight > 0 else RankConfig.page_weight
+    plain = replace(base, page_weight=0.0)
     shapes = {
-        "bm25": replace(base, bm25=True, dense=False, authority_weight=0.0),
-        "dense": replace(base, bm25=False, dense=True, authority_weight=0.0),
-        "hybrid": replace(base, bm25=True, dense=True, authority_weight=0.0),
-        "hybrid+authority": replace(base, bm25=True, dense=True, authority_weight=beta),
+        "bm25": replace(plain, bm25=True, dense=False, authority_weight=0.0),
+        "dense": replace(plain, bm25=False, dense=True, authority_weight=0.0),
+        "hybrid": replace(plain, bm25=True, dense=True, authority_weight=0.0),
+        "hybrid+authority": replace(plain, bm25=True, dense=True, authority_weight=beta),
+        "hybrid+authority+page": replace(
+            base, bm25=True, dense=True, authority_weight=beta, page_weight=lam
+        ),
     }
     if stem not in shapes:
         raise ConfigError(f"unknown pipeline {name!r}: choose from {', '.join(PIPELINES)}")
@@ -104,7 +117,9 @@ class Retrieval(Protocol):
         """Whether the dense model knows the query's language (else BM25 alone)."""
         ...
 
-    def bm25_search(self, query: str, k: int) -> list[tuple[int, float]]: ...
+    def bm25_search(
+        self, query: str, k: int, boosts: Mapping[str, float] | None = None
+    ) -> list[tuple[int, float]]: ...
 
     def dense_search(self, queries: Sequence[str], k: int) -> list[list[tuple[int, float]]]: ...
 
@@ -160,7 +175,8 @@ def rank_batch(
         question = is_question(text)
         if config.bm25:
             terms = content_words(words[i]) if question and config.question_stopwords else words[i]
-            lists["bm25"] = index.bm25_search(" ".join(terms), k)
+            boosts = QUESTION_BOOSTS if question and config.question_boosts else None
+            lists["bm25"] = index.bm25_search(" ".join(terms), k, boosts)
         if use_dense and i in dense_lists:
             lists["dense"] = [(pid, c) for pid, c in dense_lists[i] if c >= config.min_cosine]
         ids = list(dict.fromkeys(pid for hits in lists.values() for pid, _ in hits))
@@ -175,6 +191,9 @@ def rank_batch(
             authority_weight=config.authority_weight,
         )
         fused = [(pid, s) for pid, s in fused if pid in passages]
+        if question:  # a known item names one place: many matching passages say less
+            urls = {pid: passages[pid].url for pid, _ in fused}
+            fused = page_evidence(fused, urls, config.page_weight)
         if reranker is not None and fused:
             head = fused[: config.cross_depth]
             ce = reranker.score(text, [passage_context(passages[pid]) for pid, _ in head])

@@ -25,6 +25,7 @@ that the their theirs them then there these they this those through to too under
 using very want was way we were what when where which while who whom whose why will with would
 you your yours"""
 STOPWORDS = frozenset(_STOPWORDS.split())
+QUESTION_BOOSTS = {"title": 1.0, "headings": 1.0, "text": 1.0}  # BM25 fields, for questions
 QUESTION_WORDS = 6  # this many words read as a question even without a question word
 
 

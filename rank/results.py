@@ -22,6 +22,7 @@ class Scores:
     authority: float = 0.0  # the page's prior from domains.yaml, 0..1
     factor: float = 1.0  # the factor π it became: 1 - β + β·authority
     fused: float = 0.0  # reciprocal-rank or weighted fusion of the lists
+    page: float | None = None  # what the page's other candidates added (page evidence)
     cross: float | None = None  # cross-encoder relevance, 0..1
     final: float = 0.0  # what the list is sorted by
 

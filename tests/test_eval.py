@@ -120,7 +120,9 @@ def test_eval_command_runs_the_grid(corpus: Path, tmp_path: Path) -> None:
     r = CliRunner().invoke(main, args, catch_exceptions=False)
     assert r.exit_code == 0, r.output
     rows = json.loads(r.output[r.output.index("[") :].split("\nrun files")[0])
-    assert [m["pipeline"] for m in rows] == ["bm25", "dense", "hybrid", "hybrid+authority"]
+    assert [m["pipeline"] for m in rows] == [
+        "bm25", "dense", "hybrid", "hybrid+authority", "hybrid+authority+page"
+    ]  # fmt: skip
     for m in rows:
         assert m["queries"] == 4 and 0.5 <= m["ndcg10"] <= 1.0 and m["recall100"] == 1.0
     run = (runs / "hybrid_authority.run").read_text().splitlines()

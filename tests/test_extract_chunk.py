@@ -68,3 +68,27 @@ def test_ids_are_stable() -> None:
     pid = passage_id("https://a.example/", 3)
     assert 0 < pid < 2**63 and pid == passage_id("https://a.example/", 3)
     assert pid != passage_id("https://a.example/", 4)
+
+
+def test_page_titles_name_the_page_not_the_site_or_a_note_box() -> None:
+    from stepdr.index.extract import page_title
+
+    django = "Multiple databases \u2014 Django 3.2.25 documentation"
+    assert page_title("Django 3.2.25 documentation", django) == "Multiple databases"
+    assert page_title("Note", "DECLARE") == "DECLARE"  # a note box's heading
+    python = "functools \u2014 Higher-order functions \u2014 Python 3.11.2 documentation"
+    assert page_title("functools \u2014 Higher-order functions", python) == (
+        "functools \u2014 Higher-order functions"
+    )
+    assert page_title("Apply for a passport", "Apply for a passport - GOV.UK") == (
+        "Apply for a passport"
+    )
+    assert page_title("", "Statistics | Office") == "Statistics"
+    assert page_title("Found", "") == "Found"
+    html = (
+        "<html><head><title>Routine Vacuuming &#8212; Manual</title></head><body>"
+        "<h1>Manual</h1><main><h2>Routine Vacuuming</h2><p>" + "Vacuum often. " * 20 + "</p>"
+        "</main></body></html>"
+    )
+    page = extract(html, "https://docs.example.org/vacuum.html")
+    assert page is not None and page.title == "Routine Vacuuming"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,9 +11,10 @@ import pytest
 from stepdr.core.errors import ConfigError
 from stepdr.index.records import Passage
 from stepdr.rank.cross import CrossEncoderReranker, to_unit
-from stepdr.rank.fuse import fuse, rerank
+from stepdr.rank.fuse import fuse, page_evidence, rerank
 from stepdr.rank.pipeline import RankConfig, clean_query, pipeline, query_words, rank_batch
 from stepdr.rank.prior import adjust, prior_factor, relative
+from stepdr.rank.questions import QUESTION_BOOSTS
 
 
 def test_rrf_is_the_sum_of_reciprocal_ranks() -> None:
@@ -88,7 +90,9 @@ class FakeIndex:
         self.by_id = {p.id: p for p in passages}
         self.encode_calls = 0
 
-    def bm25_search(self, query: str, k: int) -> list[tuple[int, float]]:
+    def bm25_search(
+        self, query: str, k: int, boosts: Mapping[str, float] | None = None
+    ) -> list[tuple[int, float]]:
         return [(pid, 10.0 - i * 0.1) for i, pid in enumerate(sorted(self.by_id))][:k]
 
     def dense_covers(self, query: str) -> bool:
@@ -139,7 +143,9 @@ def test_query_cleaning() -> None:
 
 
 def test_named_pipelines() -> None:
-    assert pipeline("bm25") == RankConfig(dense=False, authority_weight=0.0)
+    assert pipeline("bm25") == RankConfig(dense=False, authority_weight=0.0, page_weight=0.0)
+    assert pipeline("hybrid+authority+page") == RankConfig()  # the shipped pipeline
+    assert pipeline("hybrid+authority").page_weight == 0.0
     assert pipeline("dense").bm25 is False
     assert pipeline("hybrid").authority_weight == 0.0
     assert pipeline("hybrid+authority").authority_weight == 0.3
@@ -199,9 +205,13 @@ class RecordingIndex(FakeIndex):
     def __init__(self, passages: Sequence[Passage]) -> None:
         super().__init__(passages)
         self.bm25_queries: list[str] = []
+        self.bm25_boosts: list[Mapping[str, float] | None] = []
 
-    def bm25_search(self, query: str, k: int) -> list[tuple[int, float]]:
+    def bm25_search(
+        self, query: str, k: int, boosts: Mapping[str, float] | None = None
+    ) -> list[tuple[int, float]]:
         self.bm25_queries.append(query)
+        self.bm25_boosts.append(boosts)
         return super().bm25_search(query, k)
 
 
@@ -214,7 +224,32 @@ def test_question_knobs_reach_bm25_and_fusion() -> None:
     config = RankConfig(authority_weight=0)  # the shipped knobs: content words, dense 3x
     rows_q, rows_k = rank_batch(index, [question, lookup], config, 3)
     assert index.bm25_queries == ["reclaim disk space", "reclaim disk space"]
+    assert index.bm25_boosts[-2:] == [QUESTION_BOOSTS, None]  # fields alike for the question
     # The same lists fused: the question's dense list weighs three times as much.
     assert rows_q[0].scores.fused > rows_k[0].scores.fused
     with pytest.raises(ConfigError, match="weights"):
         RankConfig(question_dense_weight=-1.0)
+
+
+def test_page_evidence_lifts_a_page_that_matches_in_several_passages() -> None:
+    # Page a/ has the best single passage; page b/ matches in three passages just below it.
+    fused = fuse({"bm25": [(1, 10.0), (2, 9.9), (3, 9.8), (4, 9.7)]}, {}, authority_weight=0)
+    urls = {1: "a/", 2: "b/", 3: "b/", 4: "b/"}
+    out = page_evidence(fused, urls, 0.3)
+    order = [pid for pid, _ in out]
+    assert order[0] == 2 and order.index(1) > 0
+    top = out[0][1]
+    rel = {pid: s.bm25 / 10.0 for pid, s in fused if s.bm25}  # relative to the best, 10.0
+    assert top.page == pytest.approx(
+        0.3 * (fused[2][1].fused * rel[3] + 0.5 * fused[3][1].fused * rel[4])
+    )
+    assert top.final == pytest.approx(top.fused + top.page)
+    assert dict(out)[1].page == 0.0  # alone on its page: nothing added
+    assert dict(out)[3].page == top.page  # one bonus per page: its passages keep their order
+    assert order.index(2) < order.index(3) < order.index(4)
+    assert page_evidence(fused, urls, 0.0) == fused
+    # Only the page's next two passages count: a fourth adds nothing more.
+    more = page_evidence([*fused, (5, replace(fused[3][1], final=0.001))], urls | {5: "b/"}, 0.3)
+    assert dict(more)[2].page == pytest.approx(top.page)
+    with pytest.raises(ConfigError, match="page weight"):
+        RankConfig(page_weight=1.5)
