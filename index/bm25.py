@@ -68,7 +68,8 @@ def analyze(text: str) -> str:
 
 def url_words(url: str) -> str:
     """A URL's host and path as words: known-item searches name what the path says
-    ("sqlite3_create_function" for c3ref/create_function.html)."""
+    ("create_function" for c3ref/create_function.html).  Host words count too: a query
+    naming the site ("sqlite") leans to its pages."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     host = host[4:] if host.startswith("www.") else host
