@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,8 @@ from stepdr.core.errors import ConfigError
 from stepdr.crawl.domains_yaml import parse_domains
 from stepdr.rank.index_pages import book_index_entries, keyword_index_entries
 from stepdr.rank.known_items import generate
+
+from .conftest import docs_mirrors, require_mirror
 
 BOOK = """<html><body><div class="index"><div class="indexdiv"><h3>R</h3><dl>
 <dt id="e1">ROLLBACK PREPARED, <a class="indexterm" href="sql-rollback-prepared.html">ROLLBACK
@@ -105,16 +106,16 @@ def test_generate_from_index_pages(tmp_path: Path) -> None:
         generate(domains, tmp_path, source="genindex")
 
 
-MIRRORS = os.environ.get("STEPDR_TEST_MIRRORS")
+PACKAGES = {"book-index": "postgresql-doc-15", "keyword-index": "sqlite3-doc"}
 
 
-@pytest.mark.skipif(not MIRRORS, reason="STEPDR_TEST_MIRRORS not set")
 def test_the_real_index_pages_give_full_samples() -> None:
     from stepdr.crawl.domains_yaml import load_domains
 
     domains = load_domains(None)
     for source, site in (("book-index", "postgresql"), ("keyword-index", "sqlite")):
-        items = generate(domains, Path(str(MIRRORS)), per_site=200, source=source)
+        require_mirror(PACKAGES[source])
+        items = generate(domains, docs_mirrors(), per_site=200, source=source)
         assert len(items) == 200 and all(site in i.url for i in items)
         assert len({i.query.casefold() for i in items}) == 200
 
@@ -125,7 +126,6 @@ FLOORS = {"book-index": 0.74, "keyword-index": 0.70}
 
 
 @pytest.mark.integration
-@pytest.mark.skipif(not MIRRORS, reason="STEPDR_TEST_MIRRORS not set")
 @pytest.mark.parametrize("source", sorted(FLOORS))
 def test_quality_floor_over_the_judged_pages(tmp_path: Path, source: str) -> None:
     from urllib.parse import urlsplit
@@ -137,13 +137,14 @@ def test_quality_floor_over_the_judged_pages(tmp_path: Path, source: str) -> Non
 
     from .warcutil import write_warc
 
+    require_mirror(PACKAGES[source])
     domains = load_domains(None)
-    items = generate(domains, Path(str(MIRRORS)), per_site=200, source=source)
+    items = generate(domains, docs_mirrors(), per_site=200, source=source)
     pages = {}
     for it in items:
         d = domains.match(it.url)
         assert d is not None
-        root = d.mirror_root(Path(str(MIRRORS)))
+        root = d.mirror_root(docs_mirrors())
         assert root is not None
         rel = urlsplit(it.url).path[len(d.path) :]
         pages[it.url] = ("text/html; charset=utf-8", (root / rel).read_bytes())
