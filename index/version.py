@@ -34,6 +34,35 @@ def check_counts(version: Path, manifest: dict[str, Any], counts: dict[str, int 
         raise IndexCorruptError(f"{version.name}: counts disagree (manifest {expected}, {detail})")
 
 
+def load_embedder(name: str, manifest: dict[str, Any]) -> Embedder:
+    """The embedding model a version (``name``) was built with, checked against it."""
+    from .embed import SentenceEmbedder
+
+    embedder = SentenceEmbedder(manifest["config"].get("model"))
+    built = (manifest.get("embedding") or {}).get("weights")
+    if built:  # a model distilled here (--model static) must be the build's own
+        from .static_model import weights_digest
+
+        if weights_digest(embedder.path) != built:
+            raise ConfigError(
+                f"{name}: the embedding model {embedder.name} at "
+                f"{embedder.path} is not the one this index was built with"
+            )
+    return embedder
+
+
+def manifest_languages(manifest: dict[str, Any]) -> tuple[str, ...] | None:
+    """The languages a version's embedding model covers (None: every language)."""
+    emb = manifest.get("embedding") or {}
+    if "languages" in emb:
+        langs = emb["languages"]
+        return None if langs is None else tuple(langs)
+    try:  # a version built before manifests named them: ask the model's card
+        return model_languages(manifest["config"].get("model"))
+    except StepdrError:
+        return None
+
+
 class Version(SharedEncoder):
     def __init__(
         self,
@@ -83,19 +112,7 @@ class Version(SharedEncoder):
         """The version's embedding model, loaded on first use."""
         with self._load_lock:
             if self._embedder is None:
-                from .embed import SentenceEmbedder
-
-                embedder = SentenceEmbedder(self.manifest["config"].get("model"))
-                built = (self.manifest.get("embedding") or {}).get("weights")
-                if built:  # a model distilled here (--model static) must be the build's own
-                    from .static_model import weights_digest
-
-                    if weights_digest(embedder.path) != built:
-                        raise ConfigError(
-                            f"{self.name}: the embedding model {embedder.name} at "
-                            f"{embedder.path} is not the one this index was built with"
-                        )
-                self._embedder = embedder
+                self._embedder = load_embedder(self.name, self.manifest)
             return self._embedder
 
     # -- Retrieval --------------------------------------------------------------------
@@ -110,14 +127,7 @@ class Version(SharedEncoder):
 
     @functools.cached_property
     def dense_languages(self) -> tuple[str, ...] | None:
-        emb = self.manifest.get("embedding") or {}
-        if "languages" in emb:
-            langs = emb["languages"]
-            return None if langs is None else tuple(langs)
-        try:  # a version built before manifests named them: ask the model's card
-            return model_languages(self.manifest["config"].get("model"))
-        except StepdrError:
-            return None
+        return manifest_languages(self.manifest)
 
     def bm25_search(
         self, query: str, k: int, boosts: Mapping[str, float] | None = None

@@ -160,7 +160,8 @@ def test_the_agent_loop_is_small_and_names_no_tool() -> None:
 
 
 def test_only_the_ray_build_imports_ray() -> None:
-    """Ray is an optional extra: one module speaks to it, lazily, behind --ray."""
+    """Ray is an optional extra: two modules speak to it (building and serving), lazily,
+    behind --ray."""
     importers = set()
     for name, path in _modules().items():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -171,4 +172,4 @@ def test_only_the_ray_build_imports_ray() -> None:
             )  # fmt: skip
             if any(n == "ray" or n.startswith("ray.") for n in names):
                 importers.add(name)
-    assert importers == {"stepdr.index.ray_build"}
+    assert importers == {"stepdr.index.ray_build", "stepdr.index.ray_serve"}
