@@ -49,6 +49,11 @@ def _shard_deployment(replicas: int, cpus: float) -> Any:
         ) -> list[tuple[int, float]]:
             return self.version.bm25_search(query, k, boosts)
 
+        def bm25_search_many(
+            self, requests: list[tuple[str, dict[str, float] | None]], k: int
+        ) -> list[list[tuple[int, float]]]:
+            return self.version.bm25_search_many(requests, k)
+
         def dense_search(self, vectors: Any, k: int) -> list[list[tuple[int, float]]]:
             dense = self.version.dense
             return [[] for _ in vectors] if dense is None else dense.search(vectors, k)
@@ -92,6 +97,12 @@ class RemoteShard:
     ) -> list[tuple[int, float]]:
         return list(self.handle.bm25_search.remote(query, k, _plain(boosts)).result())
 
+    def bm25_search_many(
+        self, requests: Sequence[tuple[str, Mapping[str, float] | None]], k: int
+    ) -> list[list[tuple[int, float]]]:
+        plain = [(q, _plain(b)) for q, b in requests]
+        return list(self.handle.bm25_search_many.remote(plain, k).result())
+
     def passages(self, ids: Sequence[int]) -> dict[int, Passage]:
         return dict(self.handle.passages.remote(list(ids)).result())
 
@@ -123,6 +134,14 @@ class RayShardedIndex(ShardedIndex):
     ) -> list[tuple[int, float]]:
         calls = [s.handle.bm25_search.remote(query, k, _plain(boosts)) for s in self.shards]
         return _merge([c.result() for c in calls], k)
+
+    def bm25_search_many(
+        self, requests: Sequence[tuple[str, Mapping[str, float] | None]], k: int
+    ) -> list[list[tuple[int, float]]]:
+        plain = [(q, _plain(b)) for q, b in requests]
+        calls = [s.handle.bm25_search_many.remote(plain, k) for s in self.shards]
+        per_shard = [c.result() for c in calls]
+        return [_merge([lists[q] for lists in per_shard], k) for q in range(len(requests))]
 
     def dense_search(self, queries: Sequence[str], k: int) -> list[list[tuple[int, float]]]:
         if not self.has_dense or not queries:

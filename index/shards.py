@@ -191,6 +191,12 @@ class ShardedIndex(SharedEncoder):
     ) -> list[tuple[int, float]]:
         return _merge([s.bm25_search(query, k, boosts) for s in self.shards], k)
 
+    def bm25_search_many(
+        self, requests: Sequence[tuple[str, Mapping[str, float] | None]], k: int
+    ) -> list[list[tuple[int, float]]]:
+        per_shard = [s.bm25_search_many(requests, k) for s in self.shards]
+        return [_merge([lists[q] for lists in per_shard], k) for q in range(len(requests))]
+
     def dense_search(self, queries: Sequence[str], k: int) -> list[list[tuple[int, float]]]:
         if not self.has_dense or not queries:
             return [[] for _ in queries]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .records import Passage
 
+_IDS_PER_QUERY = 8000  # SQLite allows 32,766 parameters a statement
 FILENAME = "passages.sqlite"
 
 _SCHEMA = """
@@ -125,11 +126,13 @@ class PassageStore:
         return [int(r[0]) for r in self._con.execute("SELECT id FROM passages")]
 
     def get_many(self, ids: Sequence[int]) -> dict[int, Passage]:
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
-        rows = self._con.execute(f"SELECT {_COLUMNS} FROM passages WHERE id IN ({marks})", ids)
-        return {p.id: p for p in self._with_about(list(map(_passage, rows)))}
+        out: dict[int, Passage] = {}
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            part = list(ids[start : start + _IDS_PER_QUERY])
+            marks = ",".join("?" * len(part))
+            rows = self._con.execute(f"SELECT {_COLUMNS} FROM passages WHERE id IN ({marks})", part)
+            out.update((p.id, p) for p in self._with_about(list(map(_passage, rows))))
+        return out
 
     def page(self, url: str) -> list[Passage]:
         rows = self._con.execute(

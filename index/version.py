@@ -134,6 +134,11 @@ class Version(SharedEncoder):
     ) -> list[tuple[int, float]]:
         return self.bm25.search(query, k, boosts)
 
+    def bm25_search_many(
+        self, requests: Sequence[tuple[str, Mapping[str, float] | None]], k: int
+    ) -> list[list[tuple[int, float]]]:
+        return [self.bm25.search(query, k, boosts) for query, boosts in requests]
+
     def dense_search(self, queries: Sequence[str], k: int) -> list[list[tuple[int, float]]]:
         """(passage id, cosine) candidates per query; [] per query without a dense index.
 

@@ -121,6 +121,13 @@ class Retrieval(Protocol):
         self, query: str, k: int, boosts: Mapping[str, float] | None = None
     ) -> list[tuple[int, float]]: ...
 
+    def bm25_search_many(
+        self, requests: Sequence[tuple[str, Mapping[str, float] | None]], k: int
+    ) -> list[list[tuple[int, float]]]:
+        """``bm25_search`` of each (query, boosts), in order: one call for a batch, so a
+        sharded index asks each shard once."""
+        ...
+
     def dense_search(self, queries: Sequence[str], k: int) -> list[list[tuple[int, float]]]: ...
 
     def passages(self, ids: Sequence[int]) -> dict[int, Passage]: ...
@@ -166,24 +173,34 @@ def rank_batch(
     if use_dense and embed:
         found = index.dense_search([texts[i][:DENSE_CHARS] for i in embed], k)
         dense_lists = dict(zip(embed, found, strict=True))
+    questions = [is_question(t) for t in texts]
+    lists: dict[int, dict[str, list[tuple[int, float]]]] = {i: {} for i in live}
+    if config.bm25 and live:
+        requests = []
+        for i in live:
+            q = questions[i]
+            terms = content_words(words[i]) if q and config.question_stopwords else words[i]
+            requests.append(
+                (" ".join(terms), QUESTION_BOOSTS if q and config.question_boosts else None)
+            )
+        for i, hits in zip(live, index.bm25_search_many(requests, k), strict=True):
+            lists[i]["bm25"] = hits
+    for i, hits in dense_lists.items():
+        lists[i]["dense"] = [(pid, c) for pid, c in hits if c >= config.min_cosine]
+    # One lookup for the batch's candidates: a sharded index asks each shard once.
+    every = dict.fromkeys(pid for per in lists.values() for h in per.values() for pid, _ in h)
+    found_passages = index.passages(list(every))
     out: list[list[Ranked]] = []
     for i, text in enumerate(texts):
         if not words[i]:
             out.append([])
             continue
-        lists: dict[str, list[tuple[int, float]]] = {}
-        question = is_question(text)
-        if config.bm25:
-            terms = content_words(words[i]) if question and config.question_stopwords else words[i]
-            boosts = QUESTION_BOOSTS if question and config.question_boosts else None
-            lists["bm25"] = index.bm25_search(" ".join(terms), k, boosts)
-        if use_dense and i in dense_lists:
-            lists["dense"] = [(pid, c) for pid, c in dense_lists[i] if c >= config.min_cosine]
-        ids = list(dict.fromkeys(pid for hits in lists.values() for pid, _ in hits))
-        passages = index.passages(ids)
+        question = questions[i]
+        ids = dict.fromkeys(pid for hits in lists[i].values() for pid, _ in hits)
+        passages = {pid: found_passages[pid] for pid in ids if pid in found_passages}
         authority = {pid: query_authority(p, text) for pid, p in passages.items()}
         fused = fuse(
-            lists,
+            lists[i],
             authority,
             fusion=config.fusion,
             rrf_k=config.rrf_k,

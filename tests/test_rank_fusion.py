@@ -95,6 +95,11 @@ class FakeIndex:
     ) -> list[tuple[int, float]]:
         return [(pid, 10.0 - i * 0.1) for i, pid in enumerate(sorted(self.by_id))][:k]
 
+    def bm25_search_many(
+        self, requests: Sequence[tuple[str, Mapping[str, float] | None]], k: int
+    ) -> list[list[tuple[int, float]]]:
+        return [self.bm25_search(q, k, b) for q, b in requests]
+
     def dense_covers(self, query: str) -> bool:
         return True
 
