@@ -25,12 +25,13 @@ from .bm25 import write_bm25
 from .build_embed import embed_passages
 from .build_stats import STATS_FILE, peak_rss_mb, write_build_stats
 from .chunk import chunk_blocks
-from .dedup import PageText, make_passages
+from .dedup import PageText
 from .extract import extract
 from .page_cache import PageCache
+from .passage_stream import PageSpill, plan_passages
 from .pdf import extract_pdf, is_pdf
 from .progress import Progress
-from .records import PageRef
+from .records import PageRef, Passage
 from .shards import check_shard, publish_if_complete, shard_dir, shard_of
 from .store import write_store
 from .verify import file_checksums, verify_version
@@ -156,18 +157,26 @@ def _extract_all(
     refs: Sequence[PageRef],
     config: BuildConfig,
     cache: PageCache,
+    spill: PageSpill,
     say: Callable[[str], None],
     warcs: int,
     ray: Any = None,
-) -> tuple[list[PageText], int, int]:
-    """Every page's text, from the cache or extracted now: (pages in URL order, pages
-    extracted now, pages whose extraction failed)."""
-    cached = cache.get_many(refs)
-    todo = [r for r in refs if r.url not in cached]
-    pages = [p for p in cached.values() if p is not None]
+) -> tuple[int, int]:
+    """Every page's text, from the cache or extracted now, into ``spill``: (pages
+    extracted now, pages whose extraction failed).  Read a block at a time."""
+    todo: list[PageRef] = []
+    unchanged = 0
+    for start in range(0, len(refs), 1024):
+        part = refs[start : start + 1024]
+        cached = cache.get_many(part)
+        unchanged += len(cached)
+        todo += [r for r in part if r.url not in cached]
+        for page in cached.values():
+            if page is not None:
+                spill.add(page)
     say(
         f"extracting {len(todo)} pages from {warcs} WARC file(s)"
-        + (f" ({len(cached)} unchanged, from the page cache)" if cached else "")
+        + (f" ({unchanged} unchanged, from the page cache)" if unchanged else "")
     )
     failed = 0
     meter = Progress("extracting pages", len(todo), config.progress)
@@ -179,10 +188,9 @@ def _extract_all(
             continue
         cache.put(ref, result)
         if result is not None:
-            pages.append(result)
+            spill.add(result)
     meter.close()
-    pages.sort(key=lambda p: p.ref.url)  # as a fresh build sees them: dedup keeps the first
-    return pages, len(todo), failed
+    return len(todo), failed
 
 
 def build_index(
@@ -200,12 +208,8 @@ def build_index(
 def _build(
     config: BuildConfig, domains: DomainSet, say: Callable[[str], None], ray: Any = None
 ) -> BuildResult:
-    start = time.monotonic()
-    stages: dict[str, float] = {}
-
-    def lap(stage: str) -> None:  # the seconds since the last stage ended
-        stages[stage] = time.monotonic() - start - sum(stages.values())
-
+    clock = _Clock()
+    lap = clock.lap
     if config.shard is not None:
         check_shard(*config.shard)
     shard_data = shard_dir(config.data_dir, *config.shard) if config.shard else config.data_dir
@@ -222,28 +226,69 @@ def _build(
         raise WarcError(f"no HTML or PDF pages found in {len(warcs)} WARC file(s)")
     lap("read_warcs")
     cache = PageCache(config.data_dir / "cache" / "pages.sqlite", _extraction_key(config))
+    spill = PageSpill(index.root / f"pages-{os.getpid()}.spill")
     try:  # what was extracted stays for the next run, whatever happens
-        pages, extracted, failed = _extract_all(refs, config, cache, say, len(warcs), ray)
+        try:
+            extracted, failed = _extract_all(refs, config, cache, spill, say, len(warcs), ray)
+        finally:
+            cache.close()
+        lap("extract")
+        got = _Extracted(refs, spill, cache, extracted, failed)
+        return _index_passages(config, domains, say, ray, index, sources, got, clock)
     finally:
-        cache.close()
-    lap("extract")
-    passages, dropped = make_passages(pages, domains)
+        spill.close()
+
+
+class _Clock:
+    """The seconds each stage of a build took."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+        self.stages: dict[str, float] = {}
+
+    def lap(self, stage: str) -> None:  # the seconds since the last stage ended
+        self.stages[stage] = time.monotonic() - self.start - sum(self.stages.values())
+
+
+@dataclass(frozen=True)
+class _Extracted:
+    refs: Sequence[PageRef]
+    spill: PageSpill
+    cache: PageCache
+    extracted: int  # pages extracted by this build (the rest came from the cache)
+    failed: int
+
+
+def _index_passages(
+    config: BuildConfig,
+    domains: DomainSet,
+    say: Callable[[str], None],
+    ray: Any,
+    index: IndexDir,
+    sources: list[dict[str, Any]],
+    got: _Extracted,
+    clock: _Clock,
+) -> BuildResult:
+    refs, spill, lap, failed = got.refs, got.spill, clock.lap, got.failed
+    keep: Callable[[Passage], bool] | None = None
     if config.shard is not None:
         shard, num = config.shard
-        passages = [p for p in passages if shard_of(p.text, num) == shard]
-    if not passages:
+        keep = lambda p: shard_of(p.text, num) == shard  # noqa: E731
+    plan = plan_passages(spill.pages, domains, keep)
+    passages, dropped, n_pages = plan.passages, plan.dropped, spill.count
+    if not plan.count:
         raise WarcError(f"no text could be extracted from {len(refs)} pages")
     lap("passages")
-    say(f"indexing {len(passages)} passages from {len(pages)} pages")
+    say(f"indexing {plan.count} passages from {n_pages} pages")
     dense_meta: dict[str, Any] | None = None
     computed = 0
     vectors = None
     if config.dense:
-        vectors, dense_meta, computed = embed_passages(passages, config, say, ray)
+        vectors, dense_meta, computed = embed_passages(passages, plan.count, config, say, ray)
         lap("embed")
     partial = index.new_version()
-    n_store = write_store(partial, passages)
-    n_bm25 = write_bm25(partial, passages)
+    n_store = write_store(partial, passages())
+    n_bm25 = write_bm25(partial, passages())
     n_dense = None
     if vectors is not None:
         from .dense import choose_kind, write_dense
@@ -255,7 +300,7 @@ def _build(
         partial,
         {
             "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "pages": len(pages),
+            "pages": n_pages,
             "passages": n_store,
             "bm25_docs": n_bm25,
             "dense_vectors": n_dense,
@@ -272,29 +317,30 @@ def _build(
     verify_version(partial)  # never publish a version that fails its own checks
     version = index.publish(partial)
     index.prune(config.keep)
-    cache.prune()  # what this build did not use
+    got.cache.prune()  # what this build did not use
     lap("write")
-    seconds = time.monotonic() - start
+    seconds = time.monotonic() - clock.start
+    extract_s = clock.stages["extract"]
     write_build_stats(
         index.root / STATS_FILE,
         {
             "version": version.name,
-            "pages": len(pages),
+            "pages": n_pages,
             "passages": n_store,
             "failed_pages": failed,
-            "extracted_pages": extracted,
-            "cached_pages": len(refs) - extracted,
+            "extracted_pages": got.extracted,
+            "cached_pages": len(refs) - got.extracted,
             "dropped": dropped,
             "embedded": computed,
             "embedded_cached": (n_dense or 0) - computed,
             "seconds": round(seconds, 3),
-            "stages_s": {k: round(v, 3) for k, v in stages.items()},
-            "pages_per_s": round(extracted / stages["extract"], 2) if stages["extract"] else None,
+            "stages_s": {k: round(v, 3) for k, v in clock.stages.items()},
+            "pages_per_s": round(got.extracted / extract_s, 2) if extract_s else None,
             "passages_per_s": round(n_store / seconds, 2) if seconds else None,
             "peak_rss_mb": peak_rss_mb(),
         },
     )
     sharded = publish_if_complete(config.data_dir, config.shard[1]) if config.shard else None
     return BuildResult(
-        version, len(pages), n_store, failed, seconds=seconds, embedded=computed, sharded=sharded
+        version, n_pages, n_store, failed, seconds=seconds, embedded=computed, sharded=sharded
     )

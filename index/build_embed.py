@@ -3,9 +3,11 @@ this machine's best runtime, or on Ray actors), committed as it goes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
+
+import numpy as np
 
 from .progress import Progress
 from .records import Passage, passage_context
@@ -24,14 +26,18 @@ class EmbedSettings(Protocol):
     def progress(self) -> str: ...
 
 
+BLOCK = 8192  # passages read, looked up and embedded at a time
+
+
 def embed_passages(
-    passages: Sequence[Passage],
+    passages: Callable[[], Iterator[Passage]],
+    count: int,
     config: EmbedSettings,
     say: Callable[[str], None],
     ray: Any = None,
 ) -> tuple[Any, dict[str, Any], int]:
-    import numpy as np
-
+    """Ids and vectors of the ``count`` passages ``passages()`` yields, in its order: read
+    ``BLOCK`` at a time, so no list of all their texts is ever held."""
     from .embed import SentenceEmbedder
     from .embed_backend import Chooser
     from .embed_cache import EmbeddingCache
@@ -41,8 +47,8 @@ def embed_passages(
     chooser = Chooser(embedder, config.model, config.embed_backend, config.data_dir / "cache")
     cache = EmbeddingCache(config.data_dir / "cache" / "embeddings", embedder.name, embedder.dim)
 
-    texts = [passage_context(p) for p in passages]
     chosen: list[Any] = []
+    block: list[str] = []
 
     def compute(batch: Sequence[str]) -> Any:
         if ray is not None:
@@ -50,30 +56,34 @@ def embed_passages(
 
             chooser.info = {"backend": "torch", "why": "Ray actors"}
             return embed(ray, config.model, batch)
-        if not chosen:  # the runtime is picked once, on the whole build's texts
-            chosen.append(chooser.pick(texts))
+        if not chosen:  # the runtime is picked once, on the first block's texts
+            chosen.append(chooser.pick(block))
         return chosen[0].encode(batch)
 
-    meter = Progress("embedding passages", len(texts), config.progress)
+    meter = Progress("embedding passages", count, config.progress)
     batch = 16384 if ray is not None else 256  # a Ray job per batch: fewer, larger ones
-
-    def to_embed(n: int) -> None:  # the meter counts what is left to embed, not the cached
-        meter.total = n
-
+    vecs = np.empty((count, embedder.dim), dtype=np.float32)
+    ids = np.empty(count, dtype=np.int64)
+    computed = n = 0
     try:
-        vecs, computed = cache.get_or_compute(
-            texts, compute, batch=batch, progress=meter.done, missing_count=to_embed
-        )
+        for part in _blocks(passages(), BLOCK):
+            block[:] = [passage_context(p) for p in part]
+            got, new = cache.get_or_compute(block, compute, batch=batch, progress=meter.done)
+            vecs[n : n + len(part)] = got
+            ids[n : n + len(part)] = [p.id for p in part]
+            meter.done(len(part) - new)  # the cached ones
+            computed, n = computed + new, n + len(part)
     finally:
         cache.close()
         if meter.count:
             meter.close()
+    if n != count:
+        raise RuntimeError(f"passages changed while embedding: {n} read, {count} expected")
     backend = chooser.info["backend"] if computed else "-"
     say(
-        f"embedded {computed} new passages ({len(passages) - computed} cached) on "
+        f"embedded {computed} new passages ({count - computed} cached) on "
         f"{embedder.device}" + (f" with {backend} ({chooser.info['why']})" if computed else "")
     )
-    ids = np.array([p.id for p in passages], dtype=np.int64)
     meta = {
         "model": embedder.name,
         "dim": embedder.dim,
@@ -85,3 +95,14 @@ def embed_passages(
         "weights": weights_digest(embedder.path) if config.model == STATIC else None,
     }
     return (ids, vecs), meta, computed
+
+
+def _blocks(items: Iterable[Passage], size: int) -> Iterator[list[Passage]]:
+    part: list[Passage] = []
+    for item in items:
+        part.append(item)
+        if len(part) == size:
+            yield part
+            part = []
+    if part:
+        yield part

@@ -35,7 +35,7 @@ def page_key(settings: str, ref: PageRef) -> str | None:
     return hashlib.sha1(f"{settings}\0{ref.url}\0{ref.digest}".encode()).hexdigest()
 
 
-def _encode(page: PageText | None) -> str:
+def encode_page(page: PageText | None) -> str:
     if page is None:
         return "null"  # extraction found no text: remembered too, it is as costly
     chunks = [[c.text, list(c.headings)] for c in page.chunks]
@@ -45,7 +45,7 @@ def _encode(page: PageText | None) -> str:
     )
 
 
-def _decode(ref: PageRef, value: str) -> PageText | None:
+def decode_page(ref: PageRef, value: str) -> PageText | None:
     data = json.loads(value)
     if data is None:
         return None
@@ -74,7 +74,7 @@ class PageCache:
             for key, value in self._con.execute(
                 f"SELECT key, value FROM page WHERE key IN ({marks})", part
             ):
-                found[by_key[key].url] = _decode(by_key[key], value)
+                found[by_key[key].url] = decode_page(by_key[key], value)
             with self._con:
                 self._con.execute(
                     f"UPDATE page SET seen = ? WHERE key IN ({marks})", [self._stamp, *part]
@@ -85,7 +85,7 @@ class PageCache:
         key = page_key(self.settings, ref)
         if key is None:
             return
-        self._pending.append((key, _encode(page), self._stamp))
+        self._pending.append((key, encode_page(page), self._stamp))
         if len(self._pending) >= self.batch or time.monotonic() - self._flushed >= self.every:
             self.flush()
 
