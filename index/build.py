@@ -27,7 +27,7 @@ from .build_stats import STATS_FILE, peak_rss_mb, write_build_stats
 from .chunk import chunk_blocks
 from .dedup import PageText
 from .extract import extract
-from .page_cache import PageCache
+from .page_cache import PageCache, encode_page
 from .passage_stream import PageSpill, plan_passages
 from .pdf import extract_pdf, is_pdf
 from .progress import Progress
@@ -87,18 +87,19 @@ class BuildResult:
     sharded: Path | None = None  # the sharded version this shard's build completed
 
 
-def _extract_one(args: tuple[PageRef, int, int]) -> PageText | str | None:
-    """Worker: read one page from its WARC and chunk it.  Errors come back as text."""
+def _extract_one(args: tuple[PageRef, int, int]) -> tuple[bool, str]:
+    """Worker: read one page from its WARC and chunk it: (True, the page as the page
+    cache stores it, encoded here, in parallel) or (False, what went wrong)."""
     ref, min_words, max_words = args
     try:
         body = read_html(ref)
         page = extract_pdf(body, ref.url) if is_pdf(body) else extract(body, ref.url)
     except Exception as e:  # one bad page never stops a build
-        return f"{ref.url}: {type(e).__name__}: {e}"
+        return False, f"{ref.url}: {type(e).__name__}: {e}"
     if page is None:
-        return None
+        return True, encode_page(None)
     chunks = tuple(chunk_blocks(page.blocks, min_words, max_words))
-    return PageText(ref, page.title, page.lang, page.published, chunks)
+    return True, encode_page(PageText(ref, page.title, page.lang, page.published, chunks))
 
 
 def _extraction_key(config: BuildConfig) -> str:
@@ -110,7 +111,7 @@ def _extraction_key(config: BuildConfig) -> str:
 
 def _map_pages(
     refs: Sequence[PageRef], config: BuildConfig, ray: Any = None
-) -> Iterator[PageText | str | None]:
+) -> Iterator[tuple[bool, str]]:
     jobs = [(r, config.min_words, config.max_words) for r in refs]
     if ray is not None:
         from .ray_build import map_pages
@@ -168,27 +169,27 @@ def _extract_all(
     unchanged = 0
     for start in range(0, len(refs), 1024):
         part = refs[start : start + 1024]
-        cached = cache.get_many(part)
+        cached = cache.get_encoded(part)
         unchanged += len(cached)
-        todo += [r for r in part if r.url not in cached]
-        for page in cached.values():
-            if page is not None:
-                spill.add(page)
+        for ref in part:
+            if ref.url in cached:
+                spill.add_encoded(ref, cached[ref.url])
+            else:
+                todo.append(ref)
     say(
         f"extracting {len(todo)} pages from {warcs} WARC file(s)"
         + (f" ({unchanged} unchanged, from the page cache)" if unchanged else "")
     )
     failed = 0
     meter = Progress("extracting pages", len(todo), config.progress)
-    for ref, result in zip(todo, _map_pages(todo, config, ray), strict=True):
+    for ref, (ok, result) in zip(todo, _map_pages(todo, config, ray), strict=True):
         meter.done()
-        if isinstance(result, str):
+        if not ok:
             log.warning("extraction failed: %s", result)
             failed += 1
             continue
-        cache.put(ref, result)
-        if result is not None:
-            spill.add(result)
+        cache.put_encoded(ref, result)
+        spill.add_encoded(ref, result)
     meter.close()
     return len(todo), failed
 

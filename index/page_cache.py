@@ -65,16 +65,22 @@ class PageCache:
 
     def get_many(self, refs: Iterable[PageRef]) -> dict[str, PageText | None]:
         """The cached extraction of each page that has one, by URL."""
+        refs = list(refs)
+        by_url = {r.url: r for r in refs}
+        return {url: decode_page(by_url[url], v) for url, v in self.get_encoded(refs).items()}
+
+    def get_encoded(self, refs: Iterable[PageRef]) -> dict[str, str]:
+        """``get_many``, each page as ``encode_page`` wrote it: nothing decoded."""
         by_key = {k: r for r in refs if (k := page_key(self.settings, r)) is not None}
         keys = list(by_key)
-        found: dict[str, PageText | None] = {}
+        found: dict[str, str] = {}
         for i in range(0, len(keys), 500):
             part = keys[i : i + 500]
             marks = ",".join("?" * len(part))
             for key, value in self._con.execute(
                 f"SELECT key, value FROM page WHERE key IN ({marks})", part
             ):
-                found[by_key[key].url] = decode_page(by_key[key], value)
+                found[by_key[key].url] = value
             with self._con:
                 self._con.execute(
                     f"UPDATE page SET seen = ? WHERE key IN ({marks})", [self._stamp, *part]
@@ -82,10 +88,13 @@ class PageCache:
         return found
 
     def put(self, ref: PageRef, page: PageText | None) -> None:
+        self.put_encoded(ref, encode_page(page))
+
+    def put_encoded(self, ref: PageRef, value: str) -> None:
         key = page_key(self.settings, ref)
         if key is None:
             return
-        self._pending.append((key, encode_page(page), self._stamp))
+        self._pending.append((key, value, self._stamp))
         if len(self._pending) >= self.batch or time.monotonic() - self._flushed >= self.every:
             self.flush()
 

@@ -36,11 +36,6 @@ from .page_cache import decode_page, encode_page
 from .records import PageRef, Passage, cite_id, passage_id, same_text_key
 
 
-def _key(text: str) -> int:
-    """``same_text_key`` in 8 bytes: a million distinct texts in a few tens of MB."""
-    return int.from_bytes(hashlib.blake2b(same_text_key(text).encode(), digest_size=8).digest())
-
-
 class PageSpill:
     """This build's pages on disk, read back in URL order as often as needed."""
 
@@ -55,9 +50,14 @@ class PageSpill:
         self.count = 0
 
     def add(self, page: PageText) -> None:
-        r = page.ref
+        self.add_encoded(page.ref, encode_page(page))
+
+    def add_encoded(self, r: PageRef, value: str) -> None:
+        """A page as ``encode_page`` wrote it; one without text ("null") is left out."""
+        if value == "null":
+            return
         ref = json.dumps([r.warc, r.offset, r.fetched, r.digest])
-        self._pending.append((r.url, ref, encode_page(page)))
+        self._pending.append((r.url, ref, value))
         self.count += 1
         if len(self._pending) >= 512:
             self.flush()
@@ -84,10 +84,9 @@ class PageSpill:
         self.path.unlink(missing_ok=True)
 
 
-def _site_key(site: str, text: str) -> int:
-    return int.from_bytes(
-        hashlib.blake2b(f"{site}\0{same_text_key(text)}".encode(), digest_size=8).digest()
-    )
+def _key(*parts: str) -> int:
+    """8 bytes of a hash: a million distinct texts in 8 MB, collisions never met."""
+    return int.from_bytes(hashlib.blake2b("\0".join(parts).encode(), digest_size=8).digest())
 
 
 @dataclass
@@ -97,8 +96,7 @@ class PassagePlan:
     pages: Callable[[], Iterator[PageText]]
     domains: DomainSet
     keep: Callable[[Passage], bool] | None = None  # e.g. this shard's passages only
-    boiler: set[int] = field(default_factory=set)  # site keys of boilerplate texts
-    indexed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    indexed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # per chunk
     dropped: dict[str, int] = field(default_factory=dict)
     count: int = 0  # passages passages() yields
 
@@ -106,25 +104,22 @@ class PassagePlan:
         entry = self.domains.match(url)
         return entry.domain if entry else (urlsplit(url).hostname or "")
 
-    def _candidates(self) -> Iterator[tuple[PageText, str, list[int]]]:
-        """Each page, its site and the ordinals of its chunks that are no boilerplate."""
+    def _chunks(self) -> Iterator[tuple[int, PageText, int]]:
+        """(chunk number in the corpus, page, ordinal) of every chunk, in corpus order."""
+        seq = 0
         for page in self.pages():
-            site = self._site(page.ref.url)
-            ordinals = [
-                i
-                for i, ch in enumerate(page.chunks)
-                if not self.boiler or _site_key(site, ch.text) not in self.boiler
-            ]
-            yield page, site, ordinals
+            for ordinal in range(len(page.chunks)):
+                yield seq, page, ordinal
+                seq += 1
 
-    def _passage(self, page: PageText, ordinal: int, site: str) -> Passage:
+    def _passage(self, page: PageText, ordinal: int) -> Passage:
         url, ch = page.ref.url, page.chunks[ordinal]
         entry = self.domains.match(url)
         return Passage(
             id=passage_id(url, ordinal),
             cite_id=cite_id(url),
             url=url,
-            domain=site,
+            domain=entry.domain if entry else (urlsplit(url).hostname or ""),
             title=page.title,
             headings=ch.headings,
             ordinal=ordinal,
@@ -139,14 +134,12 @@ class PassagePlan:
         )
 
     def passages(self) -> Iterator[Passage]:
-        seq = 0
-        for page, site, ordinals in self._candidates():
-            for ordinal in ordinals:
-                if self.indexed[seq]:
-                    p = self._passage(page, ordinal, site)
-                    if self.keep is None or self.keep(p):
-                        yield p
-                seq += 1
+        indexed = self.indexed
+        for seq, page, ordinal in self._chunks():
+            if indexed[seq]:
+                p = self._passage(page, ordinal)
+                if self.keep is None or self.keep(p):
+                    yield p
 
 
 def plan_passages(
@@ -154,62 +147,73 @@ def plan_passages(
     domains: DomainSet,
     keep: Callable[[Passage], bool] | None = None,
 ) -> PassagePlan:
-    """Run the three passes over ``pages()`` (called once per pass, URL order)."""
+    """Decide every chunk's fate in two reads of ``pages()`` (URL order): the first hashes
+    each chunk once, the second takes the SimHash of the texts still kept."""
     plan = PassagePlan(pages, domains, keep)
-    plan.boiler, boiler_chunks = _boilerplate(plan)
-    keys, authority = array("Q"), array("d")
-    for page, _, ordinals in plan._candidates():
-        keys.extend(_key(page.chunks[i].text) for i in ordinals)
-        authority.extend([domains.authority(page.ref.url)] * len(ordinals))
-    key_arr = np.frombuffer(keys, dtype=np.uint64)
-    auth_arr = np.frombuffer(authority, dtype=np.float64)
-    del keys, authority
-    n = len(key_arr)
+    keys = _Keys()
+    for page in pages():
+        keys.add(page, plan._site(page.ref.url), domains.authority(page.ref.url))
+    text_key, authority = keys.array(keys.text), keys.array(keys.authority, np.float64)
+    boiler = keys.boilerplate()
+    n = len(text_key)
     # Exact duplicates: of each text, the first of its most authoritative copies.
-    order = np.lexsort((np.arange(n), -auth_arr, key_arr))
+    order = np.lexsort((np.arange(n), -authority, text_key))
+    order = order[~boiler[order]]
     winner = np.zeros(n, dtype=bool)
-    if n:
-        firsts = np.ones(n, dtype=bool)
-        firsts[1:] = key_arr[order[1:]] != key_arr[order[:-1]]
+    if len(order):
+        firsts = np.ones(len(order), dtype=bool)
+        firsts[1:] = text_key[order[1:]] != text_key[order[:-1]]
         winner[order[firsts]] = True
+    del keys, text_key, order
+    hashes = array("Q")
+    for seq, page, ordinal in plan._chunks():
+        if winner[seq]:
+            hashes.append(simhash(page.chunks[ordinal].text))
     unique = np.flatnonzero(winner)
-    hashes, seq = array("Q"), 0
-    for page, _, ordinals in plan._candidates():
-        for j, i in enumerate(ordinals, seq):
-            if winner[j]:
-                hashes.append(simhash(page.chunks[i].text))
-        seq += len(ordinals)
-    near = near_duplicates(np.frombuffer(hashes, dtype=np.uint64), auth_arr[unique])
+    near = near_duplicates(np.frombuffer(hashes, dtype=np.uint64), authority[unique])
     winner[unique[near]] = False
     plan.indexed = winner
     plan.dropped = {
-        "boilerplate": boiler_chunks,
-        "exact_duplicates": n - len(unique),
+        "boilerplate": int(boiler.sum()),
+        "exact_duplicates": n - int(boiler.sum()) - len(unique),
         "near_duplicates": len(near),
     }
     plan.count = int(winner.sum()) if keep is None else sum(1 for _ in plan.passages())
     return plan
 
 
-def _boilerplate(plan: PassagePlan) -> tuple[set[int], int]:
-    """Site keys of texts on many pages of their site, and how many chunks they are."""
-    site_keys, site_ids, chunk_keys = array("Q"), array("q"), array("Q")
-    sites: dict[str, int] = {}
-    pages_per_site: Counter[int] = Counter()
-    for page in plan.pages():
-        site = sites.setdefault(plan._site(page.ref.url), len(sites))
-        pages_per_site[site] += 1
-        name = plan._site(page.ref.url)
-        on_page = [_site_key(name, ch.text) for ch in page.chunks]
-        chunk_keys.extend(on_page)
-        for k in set(on_page):  # once per page
-            site_keys.append(k)
-            site_ids.append(site)
-    keys = np.frombuffer(site_keys, dtype=np.uint64)
-    found, first, pages_with = np.unique(keys, return_index=True, return_counts=True)
-    per_site = np.array([pages_per_site[i] for i in range(len(sites))], dtype=np.float64)
-    need = np.maximum(BOILERPLATE_MIN_PAGES, BOILERPLATE_SHARE * per_site)
-    site_of = np.frombuffer(site_ids, dtype=np.int64)[first] if len(first) else first
-    boiler = found[pages_with >= need[site_of]] if len(found) else found
-    chunks = np.frombuffer(chunk_keys, dtype=np.uint64)
-    return set(boiler.tolist()), int(np.isin(chunks, boiler).sum())
+class _Keys:
+    """Per chunk, in corpus order: its text's key, its (site, text) key and authority;
+    per page, its site and the distinct site keys on it."""
+
+    def __init__(self) -> None:
+        self.text, self.site_text, self.authority = array("Q"), array("Q"), array("d")
+        self.page_keys, self.page_site = array("Q"), array("q")
+        self.sites: dict[str, int] = {}
+        self.pages_per_site: Counter[int] = Counter()
+
+    def add(self, page: PageText, site: str, authority: float) -> None:
+        site_id = self.sites.setdefault(site, len(self.sites))
+        self.pages_per_site[site_id] += 1
+        same = [same_text_key(ch.text) for ch in page.chunks]
+        on_page = [_key(site, k) for k in same]
+        self.text.extend(_key(k) for k in same)
+        self.site_text.extend(on_page)
+        self.authority.extend([authority] * len(same))
+        distinct = set(on_page)  # a page counts once for each text on it
+        self.page_keys.extend(distinct)
+        self.page_site.extend([site_id] * len(distinct))
+
+    @staticmethod
+    def array(values: array, dtype: type = np.uint64) -> np.ndarray:  # type: ignore[type-arg]
+        return np.frombuffer(values, dtype=dtype) if len(values) else np.zeros(0, dtype)
+
+    def boilerplate(self) -> np.ndarray:
+        """Per chunk: is it a text on many pages of its site (a footer, a notice)."""
+        keys = self.array(self.page_keys)
+        found, first, pages_with = np.unique(keys, return_index=True, return_counts=True)
+        per_site = np.array([self.pages_per_site[i] for i in range(len(self.sites))], float)
+        need = np.maximum(BOILERPLATE_MIN_PAGES, BOILERPLATE_SHARE * per_site)
+        site_of = self.array(self.page_site, np.int64)[first]
+        boiler = found[pages_with >= need[site_of]] if len(found) else found
+        return np.isin(self.array(self.site_text), boiler)
