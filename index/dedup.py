@@ -15,6 +15,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -38,21 +39,30 @@ class PageText:
     chunks: tuple[Chunk, ...]
 
 
-_BITS = np.arange(64, dtype=np.uint64)
+@lru_cache(maxsize=1 << 18)
+def _word_hash(word: str) -> int:
+    return int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "big")
+
+
+_MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], dtype=np.uint64)
 
 
 def simhash(text: str) -> int:
-    words = tokens(text)
-    shingles = [" ".join(words[i : i + 3]) for i in range(max(1, len(words) - 2))]
-    h = np.array(
-        [
-            int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "big")
-            for s in shingles
-        ],
-        dtype=np.uint64,
-    )
-    ones = ((h[:, None] >> _BITS) & np.uint64(1)).sum(axis=0)
-    return int(sum(1 << int(b) for b in np.nonzero(ones * 2 > len(h))[0]))
+    """64-bit SimHash of the text's word 3-shingles.  A shingle's hash combines its
+    words' (cached) hashes and goes through splitmix64's finaliser, all in numpy: a
+    blake2b per shingle cost most of a build's de-duplication time.  Deterministic
+    across processes, as shards built apart must agree."""
+    words = tokens(text) or [""]
+    h = np.fromiter((_word_hash(w) for w in words), dtype=np.uint64, count=len(words))
+    if len(h) >= 3:
+        x = h[:-2] * _MIX[0] + h[1:-1] * _MIX[1] + h[2:] * _MIX[2]
+    else:  # one shingle of all the words there are
+        x = (h * _MIX[: len(h)]).sum(dtype=np.uint64, keepdims=True)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    x = x ^ (x >> np.uint64(31))
+    votes = np.unpackbits(x.view(np.uint8).reshape(-1, 8), axis=1).sum(axis=0)
+    return int(np.packbits(votes * 2 > len(x)).view(np.uint64)[0])
 
 
 def _near_duplicates(passages: Sequence[Passage]) -> set[int]:
