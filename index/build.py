@@ -292,9 +292,9 @@ def _index_passages(
     n_bm25 = write_bm25(partial, passages())
     n_dense = None
     if vectors is not None:
-        from .dense import choose_kind, write_dense
+        from .dense import choose_kind, write_dense_blocks
 
-        n_dense = write_dense(partial, *vectors)
+        n_dense = write_dense_blocks(partial, vectors.count, vectors.dim, vectors.blocks)
         if dense_meta is not None:
             dense_meta["index"] = choose_kind(n_dense)
     write_manifest(

@@ -4,6 +4,7 @@ this machine's best runtime, or on Ray actors), committed as it goes."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -35,9 +36,10 @@ def embed_passages(
     config: EmbedSettings,
     say: Callable[[str], None],
     ray: Any = None,
-) -> tuple[Any, dict[str, Any], int]:
-    """Ids and vectors of the ``count`` passages ``passages()`` yields, in its order: read
-    ``BLOCK`` at a time, so no list of all their texts is ever held."""
+) -> tuple[Vectors, dict[str, Any], int]:
+    """Embed what the cache lacks of the ``count`` passages ``passages()`` yields, ``BLOCK``
+    at a time, so no list of all their texts is ever held: (their vectors, to be read
+    back in passage order; the manifest's embedding entry; how many were computed)."""
     from .embed import SentenceEmbedder
     from .embed_backend import Chooser
     from .embed_cache import EmbeddingCache
@@ -45,7 +47,8 @@ def embed_passages(
 
     embedder = SentenceEmbedder(config.model)
     chooser = Chooser(embedder, config.model, config.embed_backend, config.data_dir / "cache")
-    cache = EmbeddingCache(config.data_dir / "cache" / "embeddings", embedder.name, embedder.dim)
+    cache_dir = config.data_dir / "cache" / "embeddings"
+    cache = EmbeddingCache(cache_dir, embedder.name, embedder.dim)
 
     chosen: list[Any] = []
     block: list[str] = []
@@ -62,15 +65,11 @@ def embed_passages(
 
     meter = Progress("embedding passages", count, config.progress)
     batch = 16384 if ray is not None else 256  # a Ray job per batch: fewer, larger ones
-    vecs = np.empty((count, embedder.dim), dtype=np.float32)
-    ids = np.empty(count, dtype=np.int64)
     computed = n = 0
     try:
         for part in _blocks(passages(), BLOCK):
             block[:] = [passage_context(p) for p in part]
-            got, new = cache.get_or_compute(block, compute, batch=batch, progress=meter.done)
-            vecs[n : n + len(part)] = got
-            ids[n : n + len(part)] = [p.id for p in part]
+            _, new = cache.get_or_compute(block, compute, batch=batch, progress=meter.done)
             meter.done(len(part) - new)  # the cached ones
             computed, n = computed + new, n + len(part)
     finally:
@@ -94,7 +93,35 @@ def embed_passages(
         "languages": embedder.languages,
         "weights": weights_digest(embedder.path) if config.model == STATIC else None,
     }
-    return (ids, vecs), meta, computed
+    vectors = Vectors(passages, count, embedder.dim, cache_dir, embedder.name)
+    return vectors, meta, computed
+
+
+@dataclass(frozen=True)
+class Vectors:
+    """The build's vectors, read back from the embedding cache (where embedding left
+    every one of them) a block at a time, in passage order: FAISS takes them so, and
+    no build holds all its float vectors at once."""
+
+    passages: Callable[[], Iterator[Passage]]
+    count: int
+    dim: int
+    cache_dir: Path
+    model: str
+
+    def blocks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        from .embed_cache import EmbeddingCache
+
+        def lost(texts: Sequence[str]) -> Any:
+            raise RuntimeError(f"{len(texts)} vectors left the embedding cache during the build")
+
+        cache = EmbeddingCache(self.cache_dir, self.model, self.dim)
+        try:
+            for part in _blocks(self.passages(), BLOCK):
+                vecs, _ = cache.get_or_compute([passage_context(p) for p in part], lost)
+                yield np.fromiter((p.id for p in part), np.int64, len(part)), vecs
+        finally:
+            cache.close()
 
 
 def _blocks(items: Iterable[Passage], size: int) -> Iterator[list[Passage]]:

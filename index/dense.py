@@ -18,6 +18,7 @@ disk is always the CPU form, so a version built anywhere opens anywhere.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,12 +50,19 @@ def ivf_lists(n: int) -> int:
     return int(2 ** round(np.log2(target)))
 
 
+Blocks = Callable[[], Iterator[tuple[np.ndarray, np.ndarray]]]  # (ids, vectors), re-readable
+
+
 def build_faiss(ids: np.ndarray, vecs: np.ndarray, kind: str | None = None) -> Any:
+    return build_faiss_blocks(len(vecs), vecs.shape[1], lambda: iter([(ids, vecs)]), kind)
+
+
+def build_faiss_blocks(n: int, dim: int, blocks: Blocks, kind: str | None = None) -> Any:
+    """The index of the ``n`` vectors ``blocks()`` yields: added a block at a time, so
+    a build never holds all its float vectors at once, only the index's own form of
+    them (their codes, for IVF) and the training sample."""
     faiss = _faiss()
-    n, dim = vecs.shape
     kind = kind or choose_kind(n)
-    x = np.ascontiguousarray(vecs, dtype=np.float32)
-    ids = ids.astype(np.int64)
     if kind in ("flat", "hnsw"):
         if kind == "flat":
             inner = faiss.IndexFlatIP(dim)
@@ -62,25 +70,49 @@ def build_faiss(ids: np.ndarray, vecs: np.ndarray, kind: str | None = None) -> A
             inner = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
             inner.hnsw.efConstruction = 80
         index = faiss.IndexIDMap2(inner)
-        index.add_with_ids(x, ids)
+        _add(index, blocks)
     elif kind in ("ivf-sq8", "ivf-pq"):
         nlist = ivf_lists(n)
         quantizer = f"IVF{nlist}_HNSW32" if nlist > 4096 else f"IVF{nlist}"
         codes = "SQ8" if kind == "ivf-sq8" else f"PQ{_pq_m(dim)}x8"
         index = faiss.index_factory(dim, f"{quantizer},{codes}", faiss.METRIC_INNER_PRODUCT)
-        sample = x[np.random.default_rng(0).permutation(n)[: min(n, 64 * nlist)]]
+        sample = _sample(n, dim, blocks, np.random.default_rng(0).permutation(n)[: 64 * nlist])
         if _gpus(faiss) > 0:  # train and add where the arithmetic is fast, keep the CPU form
             gpu = faiss.index_cpu_to_all_gpus(index)
             gpu.train(sample)
-            gpu.add_with_ids(x, ids)
+            del sample
+            _add(gpu, blocks)
             index = faiss.index_gpu_to_cpu(gpu)
         else:
             index.train(sample)
-            index.add_with_ids(x, ids)
+            del sample
+            _add(index, blocks)
     else:
         raise ValueError(f"unknown dense index kind {kind!r}: one of {', '.join(KINDS)}")
+    if index.ntotal != n:
+        raise ValueError(f"dense index: {index.ntotal} vectors read, {n} expected")
     log.info("dense index: %s, %d vectors of %d dims", kind, n, dim)
     return index
+
+
+def _add(index: Any, blocks: Blocks) -> None:
+    for ids, vecs in blocks():
+        index.add_with_ids(np.ascontiguousarray(vecs, np.float32), ids.astype(np.int64))
+
+
+def _sample(n: int, dim: int, blocks: Blocks, picks: np.ndarray) -> np.ndarray:
+    """Rows ``picks`` of the vectors, in that order, gathered in one pass over them."""
+    out = np.empty((len(picks), dim), dtype=np.float32)
+    order = np.argsort(picks)
+    wanted = picks[order]
+    start = 0
+    for _, vecs in blocks():
+        lo, hi = np.searchsorted(wanted, [start, start + len(vecs)])
+        out[order[lo:hi]] = vecs[wanted[lo:hi] - start]
+        start += len(vecs)
+    if start != n:
+        raise ValueError(f"dense index: {start} vectors read, {n} expected")
+    return out
 
 
 def _pq_m(dim: int) -> int:
@@ -100,7 +132,14 @@ def kind_of(index: Any) -> str:
 
 
 def write_dense(directory: Path, ids: np.ndarray, vecs: np.ndarray, kind: str | None = None) -> int:
-    index = build_faiss(ids, vecs, kind)
+    n, dim = vecs.shape
+    return write_dense_blocks(directory, n, dim, lambda: iter([(ids, vecs)]), kind)
+
+
+def write_dense_blocks(
+    directory: Path, n: int, dim: int, blocks: Blocks, kind: str | None = None
+) -> int:
+    index = build_faiss_blocks(n, dim, blocks, kind)
     _faiss().write_index(index, str(directory / FILENAME))
     return int(index.ntotal)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from stepdr.index.dense import (
     FLAT_MAX,
     DenseIndex,
     build_faiss,
+    build_faiss_blocks,
     choose_kind,
     ivf_lists,
     write_dense,
@@ -34,6 +36,28 @@ def test_every_kind_returns_passage_ids(kind: str, tmp_path: Path) -> None:
     exact = [int(i) for i in ids[:50]]
     hits = sum(row[0][0] == want for row, want in zip(found, exact, strict=True))
     assert hits >= (50 if kind in ("flat", "hnsw") else 40), kind  # a vector finds itself
+
+
+@pytest.mark.parametrize("kind", ["flat", "ivf-sq8"])
+def test_an_index_added_in_blocks_is_the_one_added_at_once(kind: str) -> None:
+    vecs, ids = _unit(5000), np.arange(5000, dtype=np.int64) * 3 + 1
+    reads = []
+
+    def blocks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        reads.append(1)
+        for i in range(0, 5000, 700):
+            yield ids[i : i + 700], vecs[i : i + 700]
+
+    streamed = build_faiss_blocks(5000, 32, blocks, kind)
+    whole = build_faiss(ids, vecs, kind)
+    assert len(reads) == (1 if kind == "flat" else 2)  # IVF: the training sample, then adding
+    for index in (streamed, whole):
+        if kind != "flat":
+            index.nprobe = 8
+    got, want = streamed.search(vecs[:200], 10), whole.search(vecs[:200], 10)
+    assert np.array_equal(got[1], want[1]) and np.allclose(got[0], want[0])
+    with pytest.raises(ValueError, match="4000 vectors read, 5000 expected"):
+        build_faiss_blocks(5000, 32, lambda: iter([(ids[:4000], vecs[:4000])]), kind)
 
 
 def test_the_kind_follows_the_size() -> None:
