@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from stepdr.crawl.domains import DomainSet
+from stepdr.crawl.domains import Domain, DomainSet
 
 from .chunk import Chunk
 from .records import PageRef, Passage, cite_id, passage_id, same_text_key, tokens
@@ -82,11 +82,11 @@ def _near_duplicates(passages: Sequence[Passage]) -> set[int]:
     return dropped
 
 
-def _boilerplate(pages: Sequence[PageText], site_of: dict[str, str]) -> set[tuple[str, str]]:
+def _boilerplate(pages: Sequence[PageText], sites: dict[str, str]) -> set[tuple[str, str]]:
     pages_per_site: dict[str, int] = defaultdict(int)
     seen_on: dict[tuple[str, str], set[str]] = defaultdict(set)
     for page in pages:
-        site = site_of[page.ref.url]
+        site = sites[page.ref.url]
         pages_per_site[site] += 1
         for ch in page.chunks:
             seen_on[(site, same_text_key(ch.text))].add(page.ref.url)
@@ -97,43 +97,56 @@ def _boilerplate(pages: Sequence[PageText], site_of: dict[str, str]) -> set[tupl
     }
 
 
+def site_of(domains: DomainSet, url: str) -> str:
+    """The site a page belongs to: its list entry's domain, else its host."""
+    return _site(domains.match(url), url)
+
+
+def _site(entry: Domain | None, url: str) -> str:
+    return entry.domain if entry else (urlsplit(url).hostname or "")
+
+
+def page_passage(domains: DomainSet, page: PageText, ordinal: int) -> Passage:
+    """The ``ordinal``-th chunk of ``page`` as a passage, with its source's authority."""
+    url, ch = page.ref.url, page.chunks[ordinal]
+    entry = domains.match(url)
+    return Passage(
+        id=passage_id(url, ordinal),
+        cite_id=cite_id(url),
+        url=url,
+        domain=_site(entry, url),
+        title=page.title,
+        headings=ch.headings,
+        ordinal=ordinal,
+        text=ch.text,
+        authority=domains.authority(url),
+        tier=entry.tier if entry else None,
+        fetched=page.ref.fetched,
+        published=page.published,
+        lang=page.lang,
+        about=entry.about if entry else (),
+        authority_elsewhere=entry.authority_elsewhere if entry and entry.about else None,
+    )
+
+
 def make_passages(
     pages: Iterable[PageText], domains: DomainSet
 ) -> tuple[list[Passage], dict[str, int]]:
-    """The passages to index, and counts of what each pass dropped."""
+    """The passages to index, and counts of what each pass dropped.  All in memory: the
+    build streams the same passes (``passage_stream``); this is their reference."""
     pages = list(pages)
-    site_of = {}
-    for page in pages:
-        entry = domains.match(page.ref.url)
-        site_of[page.ref.url] = entry.domain if entry else (urlsplit(page.ref.url).hostname or "")
-    boiler = _boilerplate(pages, site_of)
+    sites = {page.ref.url: site_of(domains, page.ref.url) for page in pages}
+    boiler = _boilerplate(pages, sites)
     best: dict[str, Passage] = {}
     dropped = {"boilerplate": 0, "exact_duplicates": 0, "near_duplicates": 0}
     for page in pages:
-        entry = domains.match(page.ref.url)
-        site = site_of[page.ref.url]
+        site = sites[page.ref.url]
         for ordinal, ch in enumerate(page.chunks):
             key = same_text_key(ch.text)
             if (site, key) in boiler:
                 dropped["boilerplate"] += 1
                 continue
-            p = Passage(
-                id=passage_id(page.ref.url, ordinal),
-                cite_id=cite_id(page.ref.url),
-                url=page.ref.url,
-                domain=site,
-                title=page.title,
-                headings=ch.headings,
-                ordinal=ordinal,
-                text=ch.text,
-                authority=domains.authority(page.ref.url),
-                tier=entry.tier if entry else None,
-                fetched=page.ref.fetched,
-                published=page.published,
-                lang=page.lang,
-                about=entry.about if entry else (),
-                authority_elsewhere=entry.authority_elsewhere if entry and entry.about else None,
-            )
+            p = page_passage(domains, page, ordinal)
             kept = best.get(key)
             if kept is not None:
                 dropped["exact_duplicates"] += 1

@@ -33,10 +33,9 @@ class EmbeddingCache:
         compute: Callable[[Sequence[str]], np.ndarray],
         batch: int = 256,
         progress: Callable[[int], None] | None = None,
-        missing_count: Callable[[int], None] | None = None,
     ) -> tuple[np.ndarray, int]:
-        """Vectors for ``texts`` and how many had to be computed (``missing_count(n)`` once
-        the cache has been read, ``progress(n)`` after each committed batch of n)."""
+        """Vectors for ``texts`` and how many had to be computed (``progress(n)`` after
+        each committed batch of n)."""
         keys = [cache_key(self.model, t) for t in texts]
         found: dict[str, bytes] = {}
         for i in range(0, len(keys), 500):
@@ -46,8 +45,6 @@ class EmbeddingCache:
             )
             found.update(rows)
         missing = sorted({k for k in keys if k not in found})
-        if missing_count is not None:
-            missing_count(len(missing))
         first = {k: i for i, k in reversed(list(enumerate(keys)))} if missing else {}
         for start in range(0, len(missing), batch):
             part = missing[start : start + batch]

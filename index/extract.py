@@ -19,7 +19,10 @@ import time
 from typing import Any
 
 import trafilatura
+from htmldate import find_date
 from lxml import etree
+from trafilatura.metadata import examine_meta, extract_meta_json, extract_title, extract_url
+from trafilatura.utils import load_html
 
 from .records import Block, ExtractedPage
 
@@ -60,9 +63,6 @@ def _hide_pre(tree: Any) -> None:
 def _metadata(tree: Any, url: str) -> tuple[str, str | None]:
     """The page's title and date, as trafilatura's ``with_metadata`` finds them, without
     the author, category, tag, site-name and licence searches (a third of its time)."""
-    from htmldate import find_date
-    from trafilatura.metadata import examine_meta, extract_meta_json, extract_title, extract_url
-
     meta = examine_meta(tree)
     with contextlib.suppress(Exception):  # trafilatura guards its JSON-LD reader so too
         meta = extract_meta_json(tree, meta)
@@ -81,8 +81,6 @@ def _metadata(tree: Any, url: str) -> tuple[str, str | None]:
 
 def extract(html: str | bytes, url: str) -> ExtractedPage | None:
     """Extract the main text of a page; None when the page has none."""
-    from trafilatura.utils import load_html
-
     # One parse for everything: the tree goes to the metadata search, then (copied by
     # trafilatura) to the extraction, as trafilatura itself would do with metadata on.
     tree = load_html(html)

@@ -24,16 +24,22 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import numpy as np
 
 from stepdr.crawl.domains import DomainSet
 
-from .dedup import BOILERPLATE_MIN_PAGES, BOILERPLATE_SHARE, PageText, simhash
+from .dedup import (
+    BOILERPLATE_MIN_PAGES,
+    BOILERPLATE_SHARE,
+    PageText,
+    page_passage,
+    simhash,
+    site_of,
+)
 from .near_dup import near_duplicates
 from .page_cache import decode_page, encode_page
-from .records import PageRef, Passage, cite_id, passage_id, same_text_key
+from .records import PageRef, Passage, same_text_key
 
 
 class PageSpill:
@@ -100,10 +106,6 @@ class PassagePlan:
     dropped: dict[str, int] = field(default_factory=dict)
     count: int = 0  # passages passages() yields
 
-    def _site(self, url: str) -> str:
-        entry = self.domains.match(url)
-        return entry.domain if entry else (urlsplit(url).hostname or "")
-
     def _chunks(self) -> Iterator[tuple[int, PageText, int]]:
         """(chunk number in the corpus, page, ordinal) of every chunk, in corpus order."""
         seq = 0
@@ -112,32 +114,11 @@ class PassagePlan:
                 yield seq, page, ordinal
                 seq += 1
 
-    def _passage(self, page: PageText, ordinal: int) -> Passage:
-        url, ch = page.ref.url, page.chunks[ordinal]
-        entry = self.domains.match(url)
-        return Passage(
-            id=passage_id(url, ordinal),
-            cite_id=cite_id(url),
-            url=url,
-            domain=entry.domain if entry else (urlsplit(url).hostname or ""),
-            title=page.title,
-            headings=ch.headings,
-            ordinal=ordinal,
-            text=ch.text,
-            authority=self.domains.authority(url),
-            tier=entry.tier if entry else None,
-            fetched=page.ref.fetched,
-            published=page.published,
-            lang=page.lang,
-            about=entry.about if entry else (),
-            authority_elsewhere=entry.authority_elsewhere if entry and entry.about else None,
-        )
-
     def passages(self) -> Iterator[Passage]:
         indexed = self.indexed
         for seq, page, ordinal in self._chunks():
             if indexed[seq]:
-                p = self._passage(page, ordinal)
+                p = page_passage(self.domains, page, ordinal)
                 if self.keep is None or self.keep(p):
                     yield p
 
@@ -152,7 +133,7 @@ def plan_passages(
     plan = PassagePlan(pages, domains, keep)
     keys = _Keys()
     for page in pages():
-        keys.add(page, plan._site(page.ref.url), domains.authority(page.ref.url))
+        keys.add(page, site_of(domains, page.ref.url), domains.authority(page.ref.url))
     text_key, authority = keys.array(keys.text), keys.array(keys.authority, np.float64)
     boiler = keys.boilerplate()
     n = len(text_key)
@@ -214,6 +195,6 @@ class _Keys:
         found, first, pages_with = np.unique(keys, return_index=True, return_counts=True)
         per_site = np.array([self.pages_per_site[i] for i in range(len(self.sites))], float)
         need = np.maximum(BOILERPLATE_MIN_PAGES, BOILERPLATE_SHARE * per_site)
-        site_of = self.array(self.page_site, np.int64)[first]
-        boiler = found[pages_with >= need[site_of]] if len(found) else found
+        site_ids = self.array(self.page_site, np.int64)[first]
+        boiler = found[pages_with >= need[site_ids]] if len(found) else found
         return np.isin(self.array(self.site_text), boiler)

@@ -17,25 +17,22 @@ def _vectors(texts: Sequence[str]) -> np.ndarray:
 
 def test_only_new_texts_are_computed_and_counted(tmp_path: Path) -> None:
     calls: list[int] = []
-    counted: list[int] = []
 
     def compute(texts: Sequence[str]) -> np.ndarray:
         calls.append(len(texts))
         return _vectors(texts)
 
     cache = EmbeddingCache(tmp_path, "m/odel", 3)
-    vecs, n = cache.get_or_compute(["a", "bb", "a"], compute, batch=1, missing_count=counted.append)
-    assert n == 2 and calls == [1, 1] and counted == [2]  # "a" twice: computed once
+    vecs, n = cache.get_or_compute(["a", "bb", "a"], compute, batch=1)
+    assert n == 2 and calls == [1, 1]  # "a" twice: computed once
     assert np.array_equal(vecs, _vectors(["a", "bb", "a"]))
     cache.close()
 
     calls.clear()
     done: list[int] = []
     again = EmbeddingCache(tmp_path, "m/odel", 3)
-    vecs, n = again.get_or_compute(
-        ["bb", "ccc", "a"], compute, progress=done.append, missing_count=counted.append
-    )
-    assert n == 1 and calls == [1] and counted[-1] == 1 and done == [1]
+    vecs, n = again.get_or_compute(["bb", "ccc", "a"], compute, progress=done.append)
+    assert n == 1 and calls == [1] and done == [1]
     assert np.array_equal(vecs, _vectors(["bb", "ccc", "a"]))
     again.close()
 
