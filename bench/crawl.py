@@ -26,7 +26,8 @@ import yaml
 
 from stepdr.crawl.config import CrawlConfig
 from stepdr.crawl.domains_yaml import load_domains
-from stepdr.crawl.mirror import MirrorMap, MirrorServer
+from stepdr.crawl.mirror import MirrorMap
+from stepdr.crawl.mirror_process import MirrorProcess
 from stepdr.crawl.run import run_crawl
 
 PYDOC = {
@@ -67,7 +68,7 @@ def _bare(domains_file: str, mirrors: str, urls: list[str], out: str) -> None:
     from scrapy.crawler import CrawlerProcess
 
     mm = MirrorMap.from_domains(load_domains(domains_file), Path(mirrors))
-    with MirrorServer(mm) as server:
+    with MirrorProcess(mm) as server:
         proxy = server.proxy_url
 
         class Bare(scrapy.Spider):

@@ -33,6 +33,13 @@ class MirrorDownloadHandler(HTTP11DownloadHandler):
         self._proxy: str | None = settings.get("STEPDR_MIRROR_PROXY")
         self._hosts: tuple[str, ...] = tuple(settings.getlist("STEPDR_MIRROR_HOSTS"))
         self._offline = settings.getbool("STEPDR_OFFLINE")
+        if self._proxy:
+            # Every mirrored host shares the mirror's one pool key, so a pool kept at
+            # CONCURRENT_REQUESTS_PER_DOMAIN closed most connections after one request
+            # (368 connects for 501 fetches): keep as many as can be in flight.
+            self._pool.maxPersistentPerHost = max(
+                self._pool.maxPersistentPerHost, settings.getint("CONCURRENT_REQUESTS")
+            )
 
     def _mirrored(self, host: str) -> bool:
         return host_in(host, self._hosts)

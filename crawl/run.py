@@ -29,7 +29,8 @@ from stepdr.core.errors import CrawlError, StepdrError
 from .config import CrawlConfig
 from .domains import DomainSet
 from .domains_yaml import load_domains
-from .mirror import MirrorMap, MirrorServer
+from .mirror import MirrorMap
+from .mirror_process import MirrorProcess
 from .settings import scrapy_settings
 
 
@@ -96,7 +97,7 @@ def crawl_here(config: CrawlConfig) -> dict[str, Any]:
             from .partitioned import join
 
             token = join(config)
-        server = MirrorServer(mirror).start() if mirror else None
+        server = MirrorProcess(mirror).start() if mirror else None
         try:
             settings = scrapy_settings(config, mirror, server.proxy_url if server else None)
             settings["STEPDR_WORKER_TOKEN"] = token

@@ -68,11 +68,12 @@ class WarcFiles:
         self.paths: list[Path] = []
         """Sealed paths of the files this instance wrote (sealed at close)."""
         self._fh: IO[bytes] | None = None
+        self._size = 0  # of the open file: tell() is a system call, per record
         self._open_path: Path | None = None
         self._stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
 
     def _file(self) -> IO[bytes]:
-        if self._fh is not None and self._fh.tell() < self.max_bytes:
+        if self._fh is not None and self._size < self.max_bytes:
             return self._fh
         self.close()
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -80,7 +81,9 @@ class WarcFiles:
         self._open_path = self.directory / (name + OPEN_SUFFIX)
         self._fh = self._open_path.open("xb")
         writer = WARCWriter(BytesIO(), gzip=False)
-        self._fh.write(_member(writer.create_warcinfo_record(name, {"software": "stepdr"})))
+        self._size = self._fh.write(
+            _member(writer.create_warcinfo_record(name, {"software": "stepdr"}))
+        )
         self._fh.flush()
         self.paths.append(self.directory / name)
         return self._fh
@@ -92,9 +95,10 @@ class WarcFiles:
     def append(self, pair: Encoded) -> Written:
         """Append a pair ``encode_pair`` made (possibly on another thread)."""
         fh = self._file()
-        offset = fh.tell()
+        offset = self._size
         fh.write(pair.data)
         fh.flush()
+        self._size += len(pair.data)
         self.records += 1
         return Written(self.paths[-1].name, offset, len(pair.data), pair.digest)
 
