@@ -1,7 +1,8 @@
 """A page's CPU work (parsing its links, compressing its WARC records) on worker threads.
 
-zlib and sha1 let go of the GIL while they work, so on a machine
-with more than one core they run beside the reactor, which goes on downloading.
+zlib and sha1 let go of the GIL while they work, so on a machine with more than one
+core they run beside the reactor, which goes on downloading (the link scanner's
+regular expressions hold it).
 What must stay in order (the WARC file's appends, the journal, admitting links)
 stays on the reactor thread: only pure functions of a response come here.
 """
