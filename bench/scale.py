@@ -159,6 +159,9 @@ def main() -> int:
                    f"{passages / took:.1f}", f"{extract_rate:.1f}", f"{peak / 1e6:.0f}",
                    f"{disk:.1f}", f"{p50:.1f}", f"{p95:.1f}")  # fmt: skip
             print(" ".join(f"{c:>11}" for c in row))
+            by_stage = stats.get("peak_rss_mb_by_stage") or {}
+            print(f"{'':>9} build process peak RSS MB by the end of each stage: "
+                  + ", ".join(f"{k} {v:.0f}" for k, v in by_stage.items()))  # fmt: skip
             if base is None:
                 base = (passages / took, peak, extract_rate)
             else:

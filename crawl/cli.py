@@ -63,6 +63,12 @@ from .mirror import MirrorMap, MirrorServer
     show_default=True,
     help="Seconds without a heartbeat before a worker's partitions go to others.",
 )
+@click.option(
+    "--page-processes",
+    type=click.IntRange(min=0),
+    help="Worker processes for link parsing and WARC compression (0: threads)"
+    " [default: one per core beyond the first, at most 4].",
+)
 def crawl(
     data_dir: Path,
     domains_file: Path | None,
@@ -78,6 +84,7 @@ def crawl(
     crawl_name: str,
     leases: int,
     lease_ttl: float,
+    page_processes: int | None,
 ) -> None:
     """Crawl the domains in domains.yaml into WARC files under DATA/warc.
 
@@ -108,6 +115,7 @@ def crawl(
         log_level="WARNING" if quiet else "INFO",
         recrawl=recrawl,
         contact_url=contact or DEFAULT_CONTACT,
+        page_processes=page_processes,
         progress="off" if quiet else "auto",
         redis=redis_url or "",
         worker=worker or "",

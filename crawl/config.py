@@ -52,6 +52,9 @@ class CrawlConfig:
     progress: str = "auto"
     """``auto`` (a live line on a terminal, log lines otherwise), ``tty``, ``log``, ``off``."""
     warc_max_bytes: int = 1 << 30
+    page_processes: int | None = None
+    """Worker processes for a page's links and WARC records; 0: threads; None: one
+    per core beyond the first, at most 4 (``offload.default_processes``)."""
     settings: tuple[tuple[str, Any], ...] = ()
     """Extra Scrapy settings, applied last."""
     redis: str = ""

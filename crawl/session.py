@@ -206,9 +206,14 @@ class CrawlSession:
             self._rejected.add(url)
             self.stats.inc_value(f"stepdr/rejected/{reason}")
 
-    def admit(self, raw_url: str, depth: int, hops: int = 0) -> Link | None:
-        """Put a discovered URL in the frontier; the Link when it is to be fetched now."""
-        url = self._spelling(raw_url)
+    def admit(
+        self, raw_url: str, depth: int, hops: int = 0, canonical: bool = False
+    ) -> Link | None:
+        """Put a discovered URL in the frontier; the Link when it is to be fetched now.
+
+        ``canonical``: ``raw_url`` is ``stepdr.core.urls.canonical``'s output already
+        (a page's links are), so only the listed site's spelling is left to apply."""
+        url = self._spelling(raw_url, canonical)
         if url is None or url in self._never:
             return None
         part = self.part_of(url)
@@ -238,13 +243,13 @@ class CrawlSession:
         part.admitted[d.key] += 1
         return link
 
-    def _spelling(self, raw_url: str) -> str | None:
+    def _spelling(self, raw_url: str, is_canonical: bool = False) -> str | None:
         """The URL's one spelling, remembered: pages of a site repeat the same links."""
         try:
             return self._spelled[raw_url]
         except KeyError:
             pass
-        url = canonical(raw_url)
+        url = raw_url if is_canonical else canonical(raw_url)
         if url is not None:  # one spelling per listed page: its seeds' scheme and host
             url = self.domains.canonical(url)
         if len(self._spelled) >= _SPELLED_MAX:

@@ -143,7 +143,9 @@ class AuthoritySpider(scrapy.Spider):
 
     async def _follow_off_thread(self, response: Response, link: Link) -> tuple[Found, ...]:
         if 200 <= response.status < 300 and isinstance(response, HtmlResponse):
-            urls = await off_thread(extract_links, response)
+            urls: Sequence[str] | None = response.meta.get("stepdr_links")  # read with its records
+            if urls is None:
+                urls = await off_thread(extract_links, response)
             return tuple(Found(url, link.depth + 1, 0) for url in urls)
         return self._follow(response, link)
 
@@ -173,7 +175,8 @@ class AuthoritySpider(scrapy.Spider):
         out: list[scrapy.Request] = []
         for page in settled:
             for f in page.found:
-                link = session.admit(f.url, f.depth, f.hops)
+                # A page's links come canonical from extract_links; a Location does not.
+                link = session.admit(f.url, f.depth, f.hops, canonical=f.hops == 0)
                 if link is not None:
                     out.append(self.request(link))
             if page.parsed:

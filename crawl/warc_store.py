@@ -17,10 +17,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .offload import off_thread
+from scrapy import signals
+from scrapy.http import HtmlResponse
+
+from .offload import PageProcesses, default_processes
+from .page_work import PageDone, PageJob, do_page
 from .refusals import Refused, RetryLater
 from .session import session_of
-from .warc_files import encode_pair
+from .warc_records import exchange_of
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -55,10 +59,15 @@ def content_kind(response: Response) -> str | None:
 class StoreMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
+        processes = crawler.settings.get("STEPDR_PAGE_PROCESSES")
+        self.workers = PageProcesses(default_processes() if processes is None else int(processes))
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StoreMiddleware:
-        return cls(crawler)
+        mw = cls(crawler)
+        mw.workers.start()
+        crawler.signals.connect(mw.workers.close, signal=signals.engine_stopped)
+        return mw
 
     async def process_response(self, request: Request, response: Response) -> Response:
         session = session_of(self.crawler)
@@ -84,7 +93,13 @@ class StoreMiddleware:
                 response.headers[b"Content-Type"] = PDF_TYPE.encode()
         elif kind != "html" and response.body:
             response = response.replace(body=b"")
-        encoded = await off_thread(encode_pair, request, response)
+        links = 200 <= status < 300 and isinstance(response, HtmlResponse)
+        done: PageDone = await self.workers.run(
+            do_page, PageJob(exchange_of(request, response), links)
+        )
+        encoded = done.encoded
+        if done.links is not None:
+            request.meta["stepdr_links"] = done.links  # the spider's, read with the records
         prev = session.stored_copy(url)
         same = prev is not None and prev.status == status
         if same and prev is not None and prev.digest == encoded.digest:

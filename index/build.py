@@ -23,7 +23,7 @@ from stepdr.crawl.domains import DomainSet
 
 from .bm25 import write_bm25
 from .build_embed import embed_passages
-from .build_stats import STATS_FILE, peak_rss_mb, write_build_stats
+from .build_stats import STATS_FILE, peak_rss_mb, release_freed_memory, write_build_stats
 from .chunk import chunk_blocks
 from .dedup import PageText
 from .extract import extract
@@ -241,14 +241,17 @@ def _build(
 
 
 class _Clock:
-    """The seconds each stage of a build took."""
+    """The seconds each stage of a build took, and this process's peak RSS by its end
+    (where the peak rises says which stage sets it)."""
 
     def __init__(self) -> None:
         self.start = time.monotonic()
         self.stages: dict[str, float] = {}
+        self.peaks: dict[str, float] = {}
 
     def lap(self, stage: str) -> None:  # the seconds since the last stage ended
         self.stages[stage] = time.monotonic() - self.start - sum(self.stages.values())
+        self.peaks[stage] = peak_rss_mb()["process"]
 
 
 @dataclass(frozen=True)
@@ -286,10 +289,14 @@ def _index_passages(
     vectors = None
     if config.dense:
         vectors, dense_meta, computed = embed_passages(passages, plan.count, config, say, ray)
+        release_freed_memory()
         lap("embed")
     partial = index.new_version()
     n_store = write_store(partial, passages())
+    lap("store")
     n_bm25 = write_bm25(partial, passages())
+    release_freed_memory()
+    lap("bm25")
     n_dense = None
     if vectors is not None:
         from .dense import choose_kind, write_dense_blocks
@@ -297,6 +304,7 @@ def _index_passages(
         n_dense = write_dense_blocks(partial, vectors.count, vectors.dim, vectors.blocks)
         if dense_meta is not None:
             dense_meta["index"] = choose_kind(n_dense)
+        lap("dense")
     write_manifest(
         partial,
         {
@@ -319,7 +327,7 @@ def _index_passages(
     version = index.publish(partial)
     index.prune(config.keep)
     got.cache.prune()  # what this build did not use
-    lap("write")
+    lap("publish")
     seconds = time.monotonic() - clock.start
     extract_s = clock.stages["extract"]
     write_build_stats(
@@ -339,6 +347,7 @@ def _index_passages(
             "pages_per_s": round(got.extracted / extract_s, 2) if extract_s else None,
             "passages_per_s": round(n_store / seconds, 2) if seconds else None,
             "peak_rss_mb": peak_rss_mb(),
+            "peak_rss_mb_by_stage": clock.peaks,
         },
     )
     sharded = publish_if_complete(config.data_dir, config.shard[1]) if config.shard else None

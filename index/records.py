@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per page of the corpus, held through a build
 class PageRef:
     """Where the latest good copy of a page sits in a WARC file."""
 

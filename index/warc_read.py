@@ -51,6 +51,7 @@ def scan(warc: Path) -> list[PageRef]:
     """HTML and PDF 200 responses in one WARC file, in file order."""
     _check_header(warc)
     refs: list[PageRef] = []
+    name = str(warc)  # one string for all the file's pages: millions of refs at scale
     try:
         with warc.open("rb") as fh:
             it = ArchiveIterator(fh)
@@ -68,7 +69,7 @@ def scan(warc: Path) -> list[PageRef]:
                 date = record.rec_headers.get_header("WARC-Date") or ""
                 digest = record.rec_headers.get_header("WARC-Payload-Digest") or ""
                 offset = it.get_record_offset()
-                refs.append(PageRef(url.strip("<>"), str(warc), offset, date, digest))
+                refs.append(PageRef(url.strip("<>"), name, offset, date, digest))
     except (ArchiveLoadFailed, OSError, EOFError, ValueError) as e:
         if not refs:
             raise WarcError(f"{warc}: not a readable WARC file ({e})") from None

@@ -54,6 +54,25 @@ def test_listed_sites_keep_their_seeds_scheme_and_host() -> None:
     )
 
 
+def test_the_sliced_spelling_agrees_with_the_parsed_one() -> None:
+    """The crawl's fast path (string slicing) against urlsplit, on the shapes it meets."""
+    hosts = ("www.sqlite.example", "sqlite.example", "docs.python.example", "plain.example")
+    tails = (
+        "", "/", "/index.html", "/a/index.htm", "/a/index.html/b", "/a?", "/a?q=1",
+        "?q=1", "/a?b?c", "/x#frag", ":8080/x", "/%7Euser/", "/3/library/os.path.html",
+    )  # fmt: skip
+    checked = 0
+    for scheme in ("http", "https", "HTTP"):
+        for host in (*hosts, "WWW.sqlite.example", "u@www.sqlite.example", "elsewhere.example"):
+            for tail in tails:
+                url = f"{scheme}://{host}{tail}"
+                fast = DOMAINS._canonical_listed(url)
+                if fast is not None:
+                    checked += 1
+                    assert fast == DOMAINS._canonical_split(url), url
+    assert checked >= 40
+
+
 def test_a_build_keeps_one_copy_of_a_page_under_its_canonical_url(tmp_path: Path) -> None:
     text = "Write-ahead logging keeps readers and a writer apart without locking the database."
     body = html_page("Write-Ahead Logging", text * 3)

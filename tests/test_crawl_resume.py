@@ -39,8 +39,42 @@ def server() -> Iterator[MockServer]:
 
 
 def _config(tmp_path: Path, server: MockServer) -> CrawlConfig:
-    # Small WARC files rotate often: kills land in every part of a file's life.
-    return mock_crawl_config(tmp_path, server, HOST, per_host=4, warc_max_bytes=40_000)
+    # Small WARC files rotate often: kills land in every part of a file's life.  A page
+    # worker process, whatever the machine's cores, so kills land on one too.
+    return mock_crawl_config(
+        tmp_path, server, HOST, per_host=4, warc_max_bytes=40_000, page_processes=1
+    )
+
+
+def _children(pid: int) -> set[int]:
+    out = set()
+    for d in Path("/proc").iterdir():
+        try:
+            if (
+                d.name.isdigit()
+                and int((d / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid
+            ):
+                out.add(int(d.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"  # a zombie has exited; only its parent's reaping is left
+
+
+def _gone(pids: set[int], timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not any(_running(p) for p in pids):
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def _start(config: CrawlConfig, tmp_path: Path) -> subprocess.Popen[bytes]:
@@ -77,8 +111,11 @@ def test_sigkill_then_resume(tmp_path: Path, server: MockServer) -> None:
     config = _config(tmp_path, server)
     proc = _start(config, tmp_path)
     _wait_for_pages(config, 10)
+    children = _children(proc.pid)  # the page worker, the mirror when there is one
+    assert children
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    assert _gone(children), "a child of the killed crawl is still running"
     result = run_crawl(config)
     assert 0 < result.pages < PAGES  # the resumed run fetched only what was missing
     _assert_whole(config, server)
