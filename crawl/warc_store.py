@@ -11,6 +11,10 @@ before it and never reaches a WARC file.  What it keeps:
 - nothing for 429 and 5xx: retries and backoff decide, and a later crawl retries.
 
 On a recrawl, 304 and a byte-identical body are journaled as ``same`` instead.
+
+A page's CPU work goes out in one go (page_work.py, in a worker process where there are
+cores for one): its WARC records and, for a 2xx HTML page, the links the spider then
+admits, so the page crosses to the worker once.
 """
 
 from __future__ import annotations
