@@ -67,7 +67,7 @@ from .mirror import MirrorMap, MirrorServer
     "--page-processes",
     type=click.IntRange(min=0),
     help="Worker processes for link parsing and WARC compression (0: threads)"
-    " [default: one per core beyond the first, at most 4].",
+    " [default: one per core beyond the first, at most 4; 0 with --redis].",
 )
 def crawl(
     data_dir: Path,

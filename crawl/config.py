@@ -54,7 +54,8 @@ class CrawlConfig:
     warc_max_bytes: int = 1 << 30
     page_processes: int | None = None
     """Worker processes for a page's links and WARC records; 0: threads; None: one
-    per core beyond the first, at most 4 (``offload.default_processes``)."""
+    per core beyond the first, at most 4, and threads for a Redis worker
+    (``offload.default_processes``)."""
     settings: tuple[tuple[str, Any], ...] = ()
     """Extra Scrapy settings, applied last."""
     redis: str = ""

@@ -64,7 +64,9 @@ class StoreMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         processes = crawler.settings.get("STEPDR_PAGE_PROCESSES")
-        self.workers = PageProcesses(default_processes() if processes is None else int(processes))
+        if processes is None:
+            processes = default_processes(worker=bool(crawler.settings.get("STEPDR_REDIS")))
+        self.workers = PageProcesses(int(processes))
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StoreMiddleware:

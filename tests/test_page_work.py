@@ -16,7 +16,7 @@ from scrapy.http import HtmlResponse
 from stepdr.crawl.config import CrawlConfig
 from stepdr.crawl.journal import Journal
 from stepdr.crawl.links import extract_links
-from stepdr.crawl.offload import PageProcesses
+from stepdr.crawl.offload import PageProcesses, default_processes
 from stepdr.crawl.page_work import PageJob, do_page
 from stepdr.crawl.run import run_crawl
 from stepdr.crawl.warc_records import exchange_of
@@ -73,6 +73,12 @@ def test_a_killed_worker_sends_the_work_to_threads() -> None:
         assert asyncio.run(workers.run(os.getpid)) == os.getpid()
     finally:
         workers.close()
+
+
+def test_redis_workers_default_to_threads() -> None:
+    # Several workers share a machine's cores; a single crawl gets the spare ones.
+    assert default_processes(worker=True) == 0
+    assert default_processes() == max(0, min(4, (os.cpu_count() or 1) - 1))
 
 
 def _spawned_children() -> set[int]:
