@@ -57,10 +57,10 @@ async def off_thread(fn: Callable[..., T], *args: object) -> T:
 def default_processes(worker: bool = False) -> int:
     """One worker process per core beyond the reactor's, at most 4; none on one core,
     and none for a worker of a Redis crawl (``worker``), which shares its machine's
-    cores with the other workers there.  On 2 cores one process beat threads in
-    ``bench/crawl.py`` (0.78 against 0.72 of bare Scrapy, mean of 4 runs), while with
-    a process each, 2 and 3 workers fell to 0.77x and 0.65x one worker
-    (``bench/crawl_workers.py``)."""
+    cores with the other workers there.  On 2 cores one process measured 0.78 of bare
+    Scrapy against threads' 0.72 in ``bench/crawl.py`` (mean of 4 runs each; single
+    runs of either range over 0.64-0.84), while with a process each, 2 and 3 workers
+    fell to 0.77x and 0.65x one worker (``bench/crawl_workers.py``)."""
     if worker:
         return 0
     return max(0, min(4, (os.cpu_count() or 1) - 1))
