@@ -8,15 +8,12 @@ not, and the page crosses once, as bytes, with the records and links coming back
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from scrapy.http import HtmlResponse
 
 from .links import extract_links
 from .warc_records import Encoded, Exchange, encode_exchange
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
