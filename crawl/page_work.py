@@ -2,7 +2,7 @@
 records and, for a 2xx HTML page, its links.
 
 The link scanner's regular expressions hold the GIL, so on a thread they slow the
-reactor as much as in place; in a worker process (``offload.PageProcesses``) they do
+reactor as much as in place; in a worker process (``page_pool.PageProcesses``) they do
 not, and the page crosses once, as bytes, with the records and links coming back.
 """
 

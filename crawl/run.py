@@ -85,6 +85,8 @@ def crawl_here(config: CrawlConfig) -> dict[str, Any]:
     """Run the crawl in this process; write and return the stats payload."""
     from scrapy.crawler import CrawlerProcess
 
+    from .offload import default_processes
+    from .page_pool import close_early, start_early
     from .session import session_of
     from .spider import AuthoritySpider
     from .summary import summarize
@@ -97,6 +99,8 @@ def crawl_here(config: CrawlConfig) -> dict[str, Any]:
             from .partitioned import join
 
             token = join(config)
+        processes = config.page_processes
+        start_early(default_processes(bool(config.redis)) if processes is None else processes)
         server = MirrorProcess(mirror).start() if mirror else None
         try:
             settings = scrapy_settings(config, mirror, server.proxy_url if server else None)
@@ -108,6 +112,7 @@ def crawl_here(config: CrawlConfig) -> dict[str, Any]:
             stats = crawler.stats.get_stats() if crawler.stats else {}
             files = [str(p) for p in session_of(crawler).warc_paths]
         finally:
+            close_early()  # spawned for a crawl that never took them (it failed first)
             if server:
                 server.stop()
         if "stepdr/fatal" in stats:

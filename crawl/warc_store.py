@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING
 from scrapy import signals
 from scrapy.http import HtmlResponse
 
-from .offload import PageProcesses, default_processes
+from .offload import default_processes
+from .page_pool import take_early
 from .page_work import PageDone, PageJob, do_page
 from .refusals import Refused, RetryLater
 from .session import session_of
@@ -66,7 +67,7 @@ class StoreMiddleware:
         processes = crawler.settings.get("STEPDR_PAGE_PROCESSES")
         if processes is None:
             processes = default_processes(worker=bool(crawler.settings.get("STEPDR_REDIS")))
-        self.workers = PageProcesses(int(processes))
+        self.workers = take_early(int(processes))
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StoreMiddleware:

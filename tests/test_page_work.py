@@ -16,7 +16,8 @@ from scrapy.http import HtmlResponse
 from stepdr.crawl.config import CrawlConfig
 from stepdr.crawl.journal import Journal
 from stepdr.crawl.links import extract_links
-from stepdr.crawl.offload import PageProcesses, default_processes
+from stepdr.crawl.offload import default_processes
+from stepdr.crawl.page_pool import PageProcesses
 from stepdr.crawl.page_work import PageJob, do_page
 from stepdr.crawl.run import run_crawl
 from stepdr.crawl.warc_records import exchange_of
@@ -43,13 +44,35 @@ def _http_block(data: bytes) -> bytes:
     return record.split(b"\r\n\r\n", 1)[1]
 
 
+def _started(workers: PageProcesses) -> PageProcesses:
+    """``workers`` once a process of theirs takes pages (threads do until then)."""
+    workers.start()
+    deadline = time.monotonic() + 60
+    while not workers.warm():
+        assert time.monotonic() < deadline, "no page worker process came up in 60 s"
+        time.sleep(0.02)
+    return workers
+
+
+def test_pages_go_to_threads_until_a_worker_process_is_up() -> None:
+    workers = PageProcesses(1)
+    workers.start()
+    try:
+        # A spawned interpreter takes far longer than this to import the page code.
+        assert not workers.warm()
+        assert asyncio.run(workers.run(os.getpid)) == os.getpid()
+        _started(workers)
+        assert asyncio.run(workers.run(os.getpid)) != os.getpid()
+    finally:
+        workers.close()
+
+
 def test_page_work_in_a_process_is_the_same_as_in_place() -> None:
     job, response = _job()
     here = do_page(job)
     assert here.links == tuple(extract_links(response))
     assert here.links is not None and "https://docs.example.org/guide/caf%C3%A9.html" in here.links
-    workers = PageProcesses(1)
-    workers.start()
+    workers = _started(PageProcesses(1))
     try:
         there = asyncio.run(workers.run(do_page, job))
     finally:
@@ -61,8 +84,7 @@ def test_page_work_in_a_process_is_the_same_as_in_place() -> None:
 
 def test_a_killed_worker_sends_the_work_to_threads() -> None:
     job, _ = _job()
-    workers = PageProcesses(1)
-    workers.start()
+    workers = _started(PageProcesses(1))
     try:
         pid = asyncio.run(workers.run(os.getpid))
         assert pid != os.getpid()
