@@ -16,15 +16,16 @@ from __future__ import annotations
 import html
 import re
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 from urllib.parse import urljoin
 
+from scrapy.http import HtmlResponse
 from scrapy.linkextractors import IGNORED_EXTENSIONS
 
 from stepdr.core.urls import canonical
 
 if TYPE_CHECKING:
-    from scrapy.http import TextResponse
+    from scrapy.http import Response, TextResponse
 
 # PDFs are kept for the index; the other binary extensions are not worth a request.
 SKIPPED_EXTENSIONS = frozenset("." + e for e in IGNORED_EXTENSIONS if e != "pdf")
@@ -93,6 +94,11 @@ def hrefs(page: bytes | str) -> tuple[str | None, list[str]]:
         else:
             out.append(text)
     return base, out
+
+
+def has_links(response: Response) -> TypeGuard[HtmlResponse]:
+    """Whether the crawl follows the links of ``response``: a 2xx HTML page."""
+    return 200 <= response.status < 300 and isinstance(response, HtmlResponse)
 
 
 def extract_links(response: TextResponse) -> list[str]:

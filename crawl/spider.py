@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import scrapy
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
-from scrapy.http import Headers, HtmlResponse, Response
+from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
 
 from .curator import note_redirect, note_seed
 from .journal import Link, Stored
-from .links import extract_links
+from .links import extract_links, has_links
 from .offload import off_thread
 from .order import ReorderBuffer
 from .partition import WHOLE, Partition
@@ -132,7 +132,7 @@ class AuthoritySpider(scrapy.Spider):
             self.crawler.stats.inc_value("stepdr/errors")  # retries spent; a later crawl retries
             return self._settle(link, response.meta, ())
         try:
-            found = await self._follow_off_thread(response, link)
+            found = await self._found(response, link)
         except Exception:
             # Settle it anyway: the pages after it must not wait on it.  Not marked
             # parsed, so a resumed crawl reads its links from the WARC again.
@@ -141,8 +141,9 @@ class AuthoritySpider(scrapy.Spider):
             return self._settle(link, response.meta, ())
         return self._settle(link, response.meta, found, bool(response.meta.get("stepdr_stored")))
 
-    async def _follow_off_thread(self, response: Response, link: Link) -> tuple[Found, ...]:
-        if 200 <= response.status < 300 and isinstance(response, HtmlResponse):
+    async def _found(self, response: Response, link: Link) -> tuple[Found, ...]:
+        """The page's links: read with its WARC records, else scanned on a thread."""
+        if has_links(response):
             urls: Sequence[str] | None = response.meta.get("stepdr_links")  # read with its records
             if urls is None:
                 urls = await off_thread(extract_links, response)
@@ -157,7 +158,7 @@ class AuthoritySpider(scrapy.Spider):
                 domains = self.session.domains
                 note_redirect(self.crawler.stats, domains, link.url, target, response.status)
                 return (Found(target, link.depth, link.hops + 1),)
-        elif 200 <= response.status < 300 and isinstance(response, HtmlResponse):
+        elif has_links(response):
             return tuple(Found(url, link.depth + 1, 0) for url in extract_links(response))
         return ()
 

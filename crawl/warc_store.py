@@ -22,8 +22,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from scrapy import signals
-from scrapy.http import HtmlResponse
 
+from .links import has_links
 from .offload import default_processes
 from .page_pool import take_early
 from .page_work import PageDone, PageJob, do_page
@@ -100,7 +100,7 @@ class StoreMiddleware:
                 response.headers[b"Content-Type"] = PDF_TYPE.encode()
         elif kind != "html" and response.body:
             response = response.replace(body=b"")
-        links = 200 <= status < 300 and isinstance(response, HtmlResponse)
+        links = has_links(response)
         done: PageDone = await self.workers.run(
             do_page, PageJob(exchange_of(request, response), links)
         )
