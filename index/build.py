@@ -8,35 +8,28 @@ store, BM25 and FAISS, checked, and only then published.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from stepdr.core.errors import WarcError
-from stepdr.core.processes import die_with_parent
 from stepdr.crawl.domains import DomainSet
 
 from .bm25 import write_bm25
 from .build_embed import embed_passages
+from .build_extract import extract_all
 from .build_stats import STATS_FILE, peak_rss_mb, release_freed_memory, write_build_stats
-from .chunk import chunk_blocks
-from .dedup import PageText
-from .extract import extract
-from .page_cache import PageCache, encode_page
+from .page_cache import PageCache
 from .passage_stream import PageSpill, plan_passages
-from .pdf import extract_pdf, is_pdf
-from .progress import Progress
-from .records import PageRef, Passage
+from .records import Passage
 from .shards import check_shard, publish_if_complete, shard_dir, shard_of
 from .store import write_store
 from .verify import file_checksums, verify_version
 from .versions import IndexDir, read_manifest, write_manifest
-from .warc_read import find_warcs, latest_pages, read_html
+from .warc_read import find_warcs, latest_pages
 
 log = logging.getLogger(__name__)
 
@@ -87,51 +80,11 @@ class BuildResult:
     sharded: Path | None = None  # the sharded version this shard's build completed
 
 
-def _extract_one(args: tuple[PageRef, int, int]) -> tuple[bool, str]:
-    """Worker: read one page from its WARC and chunk it: (True, the page as the page
-    cache stores it, encoded here, in parallel) or (False, what went wrong)."""
-    ref, min_words, max_words = args
-    try:
-        body = read_html(ref)
-        page = extract_pdf(body, ref.url) if is_pdf(body) else extract(body, ref.url)
-    except Exception as e:  # one bad page never stops a build
-        return False, f"{ref.url}: {type(e).__name__}: {e}"
-    if page is None:
-        return True, encode_page(None)
-    chunks = tuple(chunk_blocks(page.blocks, min_words, max_words))
-    return True, encode_page(PageText(ref, page.title, page.lang, page.published, chunks))
-
-
 def _extraction_key(config: BuildConfig) -> str:
     """What an extracted page depends on besides its URL and body."""
     import trafilatura
 
     return f"{PIPELINE_VERSION}|{config.min_words}|{config.max_words}|{trafilatura.__version__}"
-
-
-def _map_pages(
-    refs: Sequence[PageRef], config: BuildConfig, ray: Any = None
-) -> Iterator[tuple[bool, str]]:
-    jobs = [(r, config.min_words, config.max_words) for r in refs]
-    if ray is not None:
-        from .ray_build import map_pages
-
-        yield from map_pages(ray, _extract_one, jobs)
-        return
-    workers = config.workers or os.cpu_count() or 1
-    if workers == 1 or len(jobs) < 16:
-        yield from map(_extract_one, jobs)
-        return
-    # Workers are this process's own children (fork, else spawn; never a fork server,
-    # whose children outlive us), and die with it however it ends.
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context(method),
-        initializer=die_with_parent,
-        initargs=(os.getpid(),),
-    ) as pool:
-        yield from pool.map(_extract_one, jobs, chunksize=8)
 
 
 def _sources(warcs: Sequence[Path]) -> list[dict[str, Any]]:
@@ -152,46 +105,6 @@ def _find_sources(config: BuildConfig) -> list[Path]:
         where = ", ".join(map(str, config.warcs)) or str(default_dir)
         raise WarcError(f"no WARC files in {where}: run 'stepdr-index crawl' or pass --warc")
     return warcs
-
-
-def _extract_all(
-    refs: Sequence[PageRef],
-    config: BuildConfig,
-    cache: PageCache,
-    spill: PageSpill,
-    say: Callable[[str], None],
-    warcs: int,
-    ray: Any = None,
-) -> tuple[int, int]:
-    """Every page's text, from the cache or extracted now, into ``spill``: (pages
-    extracted now, pages whose extraction failed).  Read a block at a time."""
-    todo: list[PageRef] = []
-    unchanged = 0
-    for start in range(0, len(refs), 1024):
-        part = refs[start : start + 1024]
-        cached = cache.get_encoded(part)
-        unchanged += len(cached)
-        for ref in part:
-            if ref.url in cached:
-                spill.add_encoded(ref, cached[ref.url])
-            else:
-                todo.append(ref)
-    say(
-        f"extracting {len(todo)} pages from {warcs} WARC file(s)"
-        + (f" ({unchanged} unchanged, from the page cache)" if unchanged else "")
-    )
-    failed = 0
-    meter = Progress("extracting pages", len(todo), config.progress)
-    for ref, (ok, result) in zip(todo, _map_pages(todo, config, ray), strict=True):
-        meter.done()
-        if not ok:
-            log.warning("extraction failed: %s", result)
-            failed += 1
-            continue
-        cache.put_encoded(ref, result)
-        spill.add_encoded(ref, result)
-    meter.close()
-    return len(todo), failed
 
 
 def build_index(
@@ -230,11 +143,15 @@ def _build(
     spill = PageSpill(index.root / f"pages-{os.getpid()}.spill")
     try:  # what was extracted stays for the next run, whatever happens
         try:
-            extracted, failed = _extract_all(refs, config, cache, spill, say, len(warcs), ray)
+            extracted, failed = extract_all(refs, config, cache, spill, say, len(warcs), ray)
         finally:
             cache.close()
+        # Each page is in the spill now: the references to it go before the stages
+        # whose peaks they would add to (at the list's 2.5M pages, about 0.5 GB).
+        pages = len(refs)
+        del refs
         lap("extract")
-        got = _Extracted(refs, spill, cache, extracted, failed)
+        got = _Extracted(pages, spill, cache, extracted, failed)
         return _index_passages(config, domains, say, ray, index, sources, got, clock)
     finally:
         spill.close()
@@ -256,7 +173,7 @@ class _Clock:
 
 @dataclass(frozen=True)
 class _Extracted:
-    refs: Sequence[PageRef]
+    pages: int  # pages read from the WARCs
     spill: PageSpill
     cache: PageCache
     extracted: int  # pages extracted by this build (the rest came from the cache)
@@ -273,7 +190,7 @@ def _index_passages(
     got: _Extracted,
     clock: _Clock,
 ) -> BuildResult:
-    refs, spill, lap, failed = got.refs, got.spill, clock.lap, got.failed
+    spill, lap, failed = got.spill, clock.lap, got.failed
     keep: Callable[[Passage], bool] | None = None
     if config.shard is not None:
         shard, num = config.shard
@@ -281,7 +198,7 @@ def _index_passages(
     plan = plan_passages(spill.pages, domains, keep)
     passages, dropped, n_pages = plan.passages, plan.dropped, spill.count
     if not plan.count:
-        raise WarcError(f"no text could be extracted from {len(refs)} pages")
+        raise WarcError(f"no text could be extracted from {got.pages} pages")
     lap("passages")
     say(f"indexing {plan.count} passages from {n_pages} pages")
     dense_meta: dict[str, Any] | None = None
@@ -338,7 +255,7 @@ def _index_passages(
             "passages": n_store,
             "failed_pages": failed,
             "extracted_pages": got.extracted,
-            "cached_pages": len(refs) - got.extracted,
+            "cached_pages": got.pages - got.extracted,
             "dropped": dropped,
             "embedded": computed,
             "embedded_cached": (n_dense or 0) - computed,

@@ -13,13 +13,15 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
 from stepdr.core.errors import ConfigError
+
+from .windowed import windowed
 
 log = logging.getLogger(__name__)
 
@@ -65,16 +67,16 @@ def cluster(address: str) -> Iterator[Any]:
         ray.shutdown()
 
 
-def map_pages(ray: Any, fn: Callable[[Any], Any], jobs: Sequence[Any]) -> Iterator[Any]:
-    """``fn`` over ``jobs`` as Ray tasks of TASK_PAGES jobs each; results in job order."""
+def map_pages(ray: Any, fn: Callable[[Any], Any], jobs: Iterable[Any]) -> Iterator[Any]:
+    """``fn`` over ``jobs`` as Ray tasks of TASK_PAGES jobs each; results in job order,
+    with two tasks in flight per CPU of the cluster (``windowed``)."""
 
     def run(chunk: Sequence[Any]) -> list[Any]:
         return [fn(job) for job in chunk]
 
     remote = ray.remote(num_cpus=0.5)(run)  # fractional: the driver's own reads need a CPU
-    futures = [remote.remote(jobs[i : i + TASK_PAGES]) for i in range(0, len(jobs), TASK_PAGES)]
-    for future in futures:
-        yield from ray.get(future)
+    window = max(4, 2 * int(ray.cluster_resources().get("CPU", 1)))
+    yield from windowed(remote.remote, ray.get, jobs, chunk=TASK_PAGES, window=window)
 
 
 def embed(ray: Any, model: str | None, texts: Sequence[str]) -> np.ndarray:

@@ -1,0 +1,118 @@
+"""A build's extraction stage: each page read from its WARC, extracted and chunked, in
+worker processes (or Ray tasks), into the spill; pages the page cache holds are not
+extracted again."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from stepdr.core.processes import die_with_parent
+
+from .chunk import chunk_blocks
+from .dedup import PageText
+from .extract import extract
+from .page_cache import PageCache, encode_page
+from .passage_stream import PageSpill
+from .pdf import extract_pdf, is_pdf
+from .progress import Progress
+from .records import PageRef
+from .warc_read import read_html
+from .windowed import windowed
+
+if TYPE_CHECKING:
+    from .build import BuildConfig
+
+log = logging.getLogger(__name__)
+
+
+def _extract_one(args: tuple[PageRef, int, int]) -> tuple[bool, str]:
+    """Worker: read one page from its WARC and chunk it: (True, the page as the page
+    cache stores it, encoded here, in parallel) or (False, what went wrong)."""
+    ref, min_words, max_words = args
+    try:
+        body = read_html(ref)
+        page = extract_pdf(body, ref.url) if is_pdf(body) else extract(body, ref.url)
+    except Exception as e:  # one bad page never stops a build
+        return False, f"{ref.url}: {type(e).__name__}: {e}"
+    if page is None:
+        return True, encode_page(None)
+    chunks = tuple(chunk_blocks(page.blocks, min_words, max_words))
+    return True, encode_page(PageText(ref, page.title, page.lang, page.published, chunks))
+
+
+def _extract_chunk(jobs: list[tuple[PageRef, int, int]]) -> list[tuple[bool, str]]:
+    return [_extract_one(job) for job in jobs]
+
+
+def _map_pages(
+    refs: Sequence[PageRef], config: BuildConfig, ray: Any = None
+) -> Iterator[tuple[bool, str]]:
+    jobs = ((r, config.min_words, config.max_words) for r in refs)
+    if ray is not None:
+        from .ray_build import map_pages
+
+        yield from map_pages(ray, _extract_one, jobs)
+        return
+    workers = config.workers or os.cpu_count() or 1
+    if workers == 1 or len(refs) < 16:
+        yield from map(_extract_one, jobs)
+        return
+    # Workers are this process's own children (fork, else spawn; never a fork server,
+    # whose children outlive us), and die with it however it ends.
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context(method),
+        initializer=die_with_parent,
+        initargs=(os.getpid(),),
+    ) as pool:
+
+        def submit(part: list[tuple[PageRef, int, int]]) -> Future[list[tuple[bool, str]]]:
+            return pool.submit(_extract_chunk, part)
+
+        yield from windowed(submit, Future.result, jobs, chunk=8, window=4 * workers)
+
+
+def extract_all(
+    refs: Sequence[PageRef],
+    config: BuildConfig,
+    cache: PageCache,
+    spill: PageSpill,
+    say: Callable[[str], None],
+    warcs: int,
+    ray: Any = None,
+) -> tuple[int, int]:
+    """Every page's text, from the cache or extracted now, into ``spill``: (pages
+    extracted now, pages whose extraction failed).  Read a block at a time."""
+    todo: list[PageRef] = []
+    unchanged = 0
+    for start in range(0, len(refs), 1024):
+        part = refs[start : start + 1024]
+        cached = cache.get_encoded(part)
+        unchanged += len(cached)
+        for ref in part:
+            if ref.url in cached:
+                spill.add_encoded(ref, cached[ref.url])
+            else:
+                todo.append(ref)
+    say(
+        f"extracting {len(todo)} pages from {warcs} WARC file(s)"
+        + (f" ({unchanged} unchanged, from the page cache)" if unchanged else "")
+    )
+    failed = 0
+    meter = Progress("extracting pages", len(todo), config.progress)
+    for ref, (ok, result) in zip(todo, _map_pages(todo, config, ray), strict=True):
+        meter.done()
+        if not ok:
+            log.warning("extraction failed: %s", result)
+            failed += 1
+            continue
+        cache.put_encoded(ref, result)
+        spill.add_encoded(ref, result)
+    meter.close()
+    return len(todo), failed
