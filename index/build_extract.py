@@ -9,7 +9,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from stepdr.core.processes import die_with_parent
 
@@ -24,10 +24,20 @@ from .records import PageRef
 from .warc_read import read_html
 from .windowed import windowed
 
-if TYPE_CHECKING:
-    from .build import BuildConfig
-
 log = logging.getLogger(__name__)
+
+
+class ExtractSettings(Protocol):
+    """What extraction needs of a build's config (``BuildConfig`` has it)."""
+
+    @property
+    def min_words(self) -> int: ...
+    @property
+    def max_words(self) -> int: ...
+    @property
+    def workers(self) -> int: ...
+    @property
+    def progress(self) -> str: ...
 
 
 def _extract_one(args: tuple[PageRef, int, int]) -> tuple[bool, str]:
@@ -50,7 +60,7 @@ def _extract_chunk(jobs: list[tuple[PageRef, int, int]]) -> list[tuple[bool, str
 
 
 def _map_pages(
-    refs: Sequence[PageRef], config: BuildConfig, ray: Any = None
+    refs: Sequence[PageRef], config: ExtractSettings, ray: Any = None
 ) -> Iterator[tuple[bool, str]]:
     jobs = ((r, config.min_words, config.max_words) for r in refs)
     if ray is not None:
@@ -80,7 +90,7 @@ def _map_pages(
 
 def extract_all(
     refs: Sequence[PageRef],
-    config: BuildConfig,
+    config: ExtractSettings,
     cache: PageCache,
     spill: PageSpill,
     say: Callable[[str], None],
