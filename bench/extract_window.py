@@ -24,17 +24,13 @@ def _work(job: tuple[object, int, int]) -> tuple[bool, str]:
     return True, ""
 
 
-def _work_chunk(jobs: list[tuple[object, int, int]]) -> list[tuple[bool, str]]:
-    return [_work(j) for j in jobs]
-
-
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _run(how: str, pages: int, workers: int, out: multiprocessing.Queue[object]) -> None:
     from stepdr.index.records import PageRef
-    from stepdr.index.windowed import windowed
+    from stepdr.index.windowed import each, windowed
 
     refs = [
         PageRef(f"https://example.org/p/{i}.html", "w.warc.gz", i, "2026", "") for i in range(pages)
@@ -48,7 +44,7 @@ def _run(how: str, pages: int, workers: int, out: multiprocessing.Queue[object])
         else:
 
             def submit(part: list[tuple[object, int, int]]) -> Future[list[tuple[bool, str]]]:
-                return pool.submit(_work_chunk, part)
+                return pool.submit(each, _work, part)
 
             n = sum(1 for _ in windowed(submit, Future.result, jobs, 8, 4 * workers))
     assert n == pages

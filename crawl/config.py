@@ -70,6 +70,15 @@ class CrawlConfig:
     """Seconds without a heartbeat after which a worker's leases go back to the pool."""
 
     @property
+    def page_process_count(self) -> int:
+        """``page_processes``, its default resolved (``offload.default_processes``)."""
+        if self.page_processes is not None:
+            return self.page_processes
+        from .offload import default_processes
+
+        return default_processes(worker=bool(self.redis))
+
+    @property
     def agent(self) -> str:
         return self.user_agent or f"stepdr/0.1 (+{self.contact_url}; offline research index)"
 

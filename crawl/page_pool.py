@@ -18,7 +18,6 @@ worker left, every job goes to threads.  Workers die with the crawl however it e
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import multiprocessing
 import os
@@ -27,7 +26,7 @@ import signal
 import socket
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
@@ -55,16 +54,16 @@ def _serve(conn: Connection, parent_pid: int) -> None:
     conn.send_bytes(_READY)
     while True:
         try:
-            job_id, fn, args = pickle.loads(conn.recv_bytes())
+            fn, args = pickle.loads(conn.recv_bytes())
         except (EOFError, OSError):
             return
         try:
-            answer = pickle.dumps((job_id, True, fn(*args)), _PROTOCOL)
+            answer = pickle.dumps((True, fn(*args)), _PROTOCOL)
         except BaseException as e:  # the caller gets it, as from a function called in place
             try:
-                answer = pickle.dumps((job_id, False, e), _PROTOCOL)
+                answer = pickle.dumps((False, e), _PROTOCOL)
             except Exception:
-                answer = pickle.dumps((job_id, False, RuntimeError(repr(e))))
+                answer = pickle.dumps((False, RuntimeError(repr(e))))
         conn.send_bytes(answer)
 
 
@@ -74,7 +73,7 @@ class _Worker:
     conn: Connection
     ready: bool = False
     alive: bool = True
-    pending: dict[int, _Job] = field(default_factory=dict)  # one job at most
+    job: _Job | None = None  # the one job it works on
 
 
 class PageProcesses:
@@ -85,7 +84,6 @@ class PageProcesses:
         self.processes = processes
         self._workers: list[_Worker] = []
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._ids = itertools.count()
         self._waiting: deque[_Job] = deque()
         self._redos: set[asyncio.Task[None]] = set()
 
@@ -111,7 +109,7 @@ class PageProcesses:
     def warm(self) -> bool:
         """Whether a worker process has started and can take pages."""
         for w in self._workers:
-            if w.alive and not w.ready and not w.pending:
+            if w.alive and not w.ready and w.job is None:
                 self._drain(w)  # only its announcement can be waiting
         return any(w.alive and w.ready for w in self._workers)
 
@@ -132,7 +130,7 @@ class PageProcesses:
         sent a job while it waits for one, so the reactor's blocking write and the
         worker's write of an answer never wait on each other."""
         while self._waiting:
-            idle = [w for w in self._workers if w.alive and w.ready and not w.pending]
+            idle = [w for w in self._workers if w.alive and w.ready and w.job is None]
             if not idle:
                 if not any(w.alive for w in self._workers):
                     jobs = list(self._waiting)
@@ -143,14 +141,13 @@ class PageProcesses:
             job = self._waiting.popleft()
             if job[0].done():
                 continue  # its caller went away
-            job_id = next(self._ids)
             try:
-                worker.conn.send_bytes(pickle.dumps((job_id, job[1], job[2]), _PROTOCOL))
+                worker.conn.send_bytes(pickle.dumps((job[1], job[2]), _PROTOCOL))
             except OSError:
                 self._waiting.appendleft(job)
                 self._lost(worker)
                 continue
-            worker.pending[job_id] = job
+            worker.job = job
 
     def close(self) -> None:
         workers, self._workers = self._workers, []
@@ -186,8 +183,10 @@ class PageProcesses:
                 if data == _READY:
                     w.ready = True
                     continue
-                job_id, ok, value = pickle.loads(data)
-                future, _, _ = w.pending.pop(job_id)
+                ok, value = pickle.loads(data)
+                if w.job is None:
+                    raise RuntimeError("an answer to no job")
+                future, w.job = w.job[0], None
                 if not future.done():  # done: its caller went away (a cancelled crawl)
                     if ok:
                         future.set_result(value)
@@ -211,8 +210,8 @@ class PageProcesses:
             w.process.pid,
             f"{left} left" if left else "page work goes to threads from now on",
         )
-        jobs = list(w.pending.values())
-        w.pending.clear()
+        jobs = [w.job] if w.job is not None else []
+        w.job = None
         if not left:
             jobs += self._waiting
             self._waiting.clear()

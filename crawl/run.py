@@ -85,7 +85,6 @@ def crawl_here(config: CrawlConfig) -> dict[str, Any]:
     """Run the crawl in this process; write and return the stats payload."""
     from scrapy.crawler import CrawlerProcess
 
-    from .offload import default_processes
     from .page_pool import close_early, start_early
     from .session import session_of
     from .spider import AuthoritySpider
@@ -99,8 +98,7 @@ def crawl_here(config: CrawlConfig) -> dict[str, Any]:
             from .partitioned import join
 
             token = join(config)
-        processes = config.page_processes
-        start_early(default_processes(bool(config.redis)) if processes is None else processes)
+        start_early(config.page_process_count)
         server = MirrorProcess(mirror).start() if mirror else None
         try:
             settings = scrapy_settings(config, mirror, server.proxy_url if server else None)

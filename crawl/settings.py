@@ -90,7 +90,7 @@ def scrapy_settings(config: CrawlConfig, mirror: MirrorMap, proxy: str | None) -
         "STEPDR_TRAPS": dict(config.traps.__dict__),
         "STEPDR_WARC_DIR": str(config.warc_dir),
         "STEPDR_WARC_MAX_BYTES": config.warc_max_bytes,
-        "STEPDR_PAGE_PROCESSES": config.page_processes,
+        "STEPDR_PAGE_PROCESSES": config.page_process_count,
         "STEPDR_JOURNAL": str(config.journal_file),
         "STEPDR_MIRROR_PROXY": proxy,
         "STEPDR_MIRROR_HOSTS": mirrored_hosts,

@@ -22,7 +22,7 @@ from .pdf import extract_pdf, is_pdf
 from .progress import Progress
 from .records import PageRef
 from .warc_read import read_html
-from .windowed import windowed
+from .windowed import each, windowed
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +55,6 @@ def _extract_one(args: tuple[PageRef, int, int]) -> tuple[bool, str]:
     return True, encode_page(PageText(ref, page.title, page.lang, page.published, chunks))
 
 
-def _extract_chunk(jobs: list[tuple[PageRef, int, int]]) -> list[tuple[bool, str]]:
-    return [_extract_one(job) for job in jobs]
-
-
 def _map_pages(
     refs: Sequence[PageRef], config: ExtractSettings, ray: Any = None
 ) -> Iterator[tuple[bool, str]]:
@@ -83,7 +79,7 @@ def _map_pages(
     ) as pool:
 
         def submit(part: list[tuple[PageRef, int, int]]) -> Future[list[tuple[bool, str]]]:
-            return pool.submit(_extract_chunk, part)
+            return pool.submit(each, _extract_one, part)
 
         yield from windowed(submit, Future.result, jobs, chunk=8, window=4 * workers)
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from stepdr.core.errors import ConfigError
 
-from .windowed import windowed
+from .windowed import each, windowed
 
 log = logging.getLogger(__name__)
 
@@ -71,12 +71,11 @@ def map_pages(ray: Any, fn: Callable[[Any], Any], jobs: Iterable[Any]) -> Iterat
     """``fn`` over ``jobs`` as Ray tasks of TASK_PAGES jobs each; results in job order,
     with two tasks in flight per CPU of the cluster (``windowed``)."""
 
-    def run(chunk: Sequence[Any]) -> list[Any]:
-        return [fn(job) for job in chunk]
-
-    remote = ray.remote(num_cpus=0.5)(run)  # fractional: the driver's own reads need a CPU
+    remote = ray.remote(num_cpus=0.5)(each)  # fractional: the driver's own reads need a CPU
     window = max(4, 2 * int(ray.cluster_resources().get("CPU", 1)))
-    yield from windowed(remote.remote, ray.get, jobs, chunk=TASK_PAGES, window=window)
+    yield from windowed(
+        lambda part: remote.remote(fn, part), ray.get, jobs, chunk=TASK_PAGES, window=window
+    )
 
 
 def embed(ray: Any, model: str | None, texts: Sequence[str]) -> np.ndarray:

@@ -45,3 +45,9 @@ def windowed(
         head = flight.popleft()
         fill(window - 1)  # the others keep working while this one is waited for
         yield from result(head)
+
+
+def each(fn: Callable[[J], R], part: list[J]) -> list[R]:
+    """``fn`` over a chunk: what a worker runs for ``windowed`` (picklable, so a process
+    pool or a Ray task can take it with a module-level ``fn``)."""
+    return [fn(job) for job in part]

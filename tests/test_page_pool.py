@@ -12,19 +12,11 @@ import pytest
 
 from stepdr.crawl.page_pool import PageProcesses, close_early, start_early, take_early
 
-
-def _started(processes: int = 1) -> PageProcesses:
-    workers = PageProcesses(processes)
-    workers.start()
-    deadline = time.monotonic() + 60
-    while not workers.warm():
-        assert time.monotonic() < deadline, "no page worker process came up in 60 s"
-        time.sleep(0.02)
-    return workers
+from .poolutil import started
 
 
 def test_an_error_in_a_worker_reaches_the_caller() -> None:
-    workers = _started()
+    workers = started(PageProcesses(1))
     try:
         with pytest.raises(ValueError, match="invalid literal"):
             asyncio.run(workers.run(int, "not a number"))
@@ -37,7 +29,7 @@ def test_many_large_jobs_at_once_all_come_back_from_the_workers() -> None:
     # Each job is bigger than a socket's buffer, and all are in flight together: the
     # reactor's writes and the workers' answers must never wait on each other.
     blobs = [os.urandom(1 << 20) + bytes([i]) for i in range(40)]
-    workers = _started(2)
+    workers = started(PageProcesses(2))
 
     async def main() -> tuple[list[int], set[int]]:
         sums = await asyncio.gather(*(workers.run(zlib.crc32, b) for b in blobs))
@@ -53,7 +45,7 @@ def test_many_large_jobs_at_once_all_come_back_from_the_workers() -> None:
 
 
 def test_a_job_whose_worker_dies_is_redone_on_a_thread() -> None:
-    workers = _started()
+    workers = started(PageProcesses(1))
 
     async def main() -> tuple[object, int]:
         pid = await workers.run(os.getpid)

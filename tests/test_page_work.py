@@ -22,6 +22,8 @@ from stepdr.crawl.page_work import PageJob, do_page
 from stepdr.crawl.run import run_crawl
 from stepdr.crawl.warc_records import exchange_of
 
+from .poolutil import started
+
 URL = "https://docs.example.org/guide/"
 # Declared only in a meta tag, so the worker must find the encoding as the spider does.
 PAGE = (
@@ -44,16 +46,6 @@ def _http_block(data: bytes) -> bytes:
     return record.split(b"\r\n\r\n", 1)[1]
 
 
-def _started(workers: PageProcesses) -> PageProcesses:
-    """``workers`` once a process of theirs takes pages (threads do until then)."""
-    workers.start()
-    deadline = time.monotonic() + 60
-    while not workers.warm():
-        assert time.monotonic() < deadline, "no page worker process came up in 60 s"
-        time.sleep(0.02)
-    return workers
-
-
 def test_pages_go_to_threads_until_a_worker_process_is_up() -> None:
     workers = PageProcesses(1)
     workers.start()
@@ -61,7 +53,7 @@ def test_pages_go_to_threads_until_a_worker_process_is_up() -> None:
         # A spawned interpreter takes far longer than this to import the page code.
         assert not workers.warm()
         assert asyncio.run(workers.run(os.getpid)) == os.getpid()
-        _started(workers)
+        started(workers)
         assert asyncio.run(workers.run(os.getpid)) != os.getpid()
     finally:
         workers.close()
@@ -72,7 +64,7 @@ def test_page_work_in_a_process_is_the_same_as_in_place() -> None:
     here = do_page(job)
     assert here.links == tuple(extract_links(response))
     assert here.links is not None and "https://docs.example.org/guide/caf%C3%A9.html" in here.links
-    workers = _started(PageProcesses(1))
+    workers = started(PageProcesses(1))
     try:
         there = asyncio.run(workers.run(do_page, job))
     finally:
@@ -84,7 +76,7 @@ def test_page_work_in_a_process_is_the_same_as_in_place() -> None:
 
 def test_a_killed_worker_sends_the_work_to_threads() -> None:
     job, _ = _job()
-    workers = _started(PageProcesses(1))
+    workers = started(PageProcesses(1))
     try:
         pid = asyncio.run(workers.run(os.getpid))
         assert pid != os.getpid()
