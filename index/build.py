@@ -29,7 +29,7 @@ from .shards import check_shard, publish_if_complete, shard_dir, shard_of
 from .store import write_store
 from .verify import file_checksums, verify_version
 from .versions import IndexDir, read_manifest, write_manifest
-from .warc_read import find_warcs, latest_pages
+from .warc_read import find_warcs, read_latest
 
 log = logging.getLogger(__name__)
 
@@ -135,21 +135,20 @@ def _build(
         m = read_manifest(live)
         if m.get("sources") == sources and m.get("config") == config.settings:
             return BuildResult(live, m["pages"], m["passages"], m["failed_pages"], skipped=True)
-    refs = latest_pages(warcs, domains.canonical)
-    if not refs:
-        raise WarcError(f"no HTML or PDF pages found in {len(warcs)} WARC file(s)")
-    lap("read_warcs")
-    cache = PageCache(config.data_dir / "cache" / "pages.sqlite", _extraction_key(config))
     spill = PageSpill(index.root / f"pages-{os.getpid()}.spill")
-    try:  # what was extracted stays for the next run, whatever happens
-        try:
-            extracted, failed = extract_all(refs, config, cache, spill, say, len(warcs), ray)
-        finally:
-            cache.close()
-        # Each page is in the spill now: the references to it go before the stages
-        # whose peaks they would add to (at the list's 2.5M pages, about 0.5 GB).
-        pages = len(refs)
-        del refs
+    try:
+        # Each page is in the spill once extraction ends: the table of references goes
+        # before the stages whose peaks it would add to.
+        with read_latest(warcs, spill.path.with_suffix(".refs"), domains.canonical) as refs:
+            pages = len(refs)
+            if not pages:
+                raise WarcError(f"no HTML or PDF pages found in {len(warcs)} WARC file(s)")
+            lap("read_warcs")
+            cache = PageCache(config.data_dir / "cache" / "pages.sqlite", _extraction_key(config))
+            try:  # what was extracted stays for the next run, whatever happens
+                extracted, failed = extract_all(refs, config, cache, spill, say, len(warcs), ray)
+            finally:
+                cache.close()
         lap("extract")
         got = _Extracted(pages, spill, cache, extracted, failed)
         return _index_passages(config, domains, say, ray, index, sources, got, clock)

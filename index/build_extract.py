@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Protocol
 
@@ -21,6 +21,7 @@ from .passage_stream import PageSpill
 from .pdf import extract_pdf, is_pdf
 from .progress import Progress
 from .records import PageRef
+from .ref_table import RefTable
 from .warc_read import read_html
 from .windowed import each, windowed
 
@@ -56,7 +57,7 @@ def _extract_one(args: tuple[PageRef, int, int]) -> tuple[bool, str]:
 
 
 def _map_pages(
-    refs: Sequence[PageRef], config: ExtractSettings, ray: Any = None
+    refs: Iterable[PageRef], count: int, config: ExtractSettings, ray: Any = None
 ) -> Iterator[tuple[bool, str]]:
     jobs = ((r, config.min_words, config.max_words) for r in refs)
     if ray is not None:
@@ -65,7 +66,7 @@ def _map_pages(
         yield from map_pages(ray, _extract_one, jobs)
         return
     workers = config.workers or os.cpu_count() or 1
-    if workers == 1 or len(refs) < 16:
+    if workers == 1 or count < 16:
         yield from map(_extract_one, jobs)
         return
     # Workers are this process's own children (fork, else spawn; never a fork server,
@@ -85,7 +86,7 @@ def _map_pages(
 
 
 def extract_all(
-    refs: Sequence[PageRef],
+    refs: RefTable,
     config: ExtractSettings,
     cache: PageCache,
     spill: PageSpill,
@@ -94,25 +95,27 @@ def extract_all(
     ray: Any = None,
 ) -> tuple[int, int]:
     """Every page's text, from the cache or extracted now, into ``spill``: (pages
-    extracted now, pages whose extraction failed).  Read a block at a time."""
-    todo: list[PageRef] = []
+    extracted now, pages whose extraction failed).  Read a block at a time; the pages
+    to extract are marked in ``refs``, so no list of them is held."""
     unchanged = 0
-    for start in range(0, len(refs), 1024):
-        part = refs[start : start + 1024]
+    for part in refs.blocks():
         cached = cache.get_encoded(part)
         unchanged += len(cached)
         for ref in part:
             if ref.url in cached:
                 spill.add_encoded(ref, cached[ref.url])
-            else:
-                todo.append(ref)
+        refs.mark_todo(r.url for r in part if r.url not in cached)
+    todo = refs.count_todo()
     say(
-        f"extracting {len(todo)} pages from {warcs} WARC file(s)"
+        f"extracting {todo} pages from {warcs} WARC file(s)"
         + (f" ({unchanged} unchanged, from the page cache)" if unchanged else "")
     )
     failed = 0
-    meter = Progress("extracting pages", len(todo), config.progress)
-    for ref, (ok, result) in zip(todo, _map_pages(todo, config, ray), strict=True):
+    meter = Progress("extracting pages", todo, config.progress)
+    # Two readings of the same rows in the same order: one feeds the workers, which run
+    # a window ahead, the other pairs each answer with its page.
+    results = _map_pages(refs.todo(), todo, config, ray)
+    for ref, (ok, result) in zip(refs.todo(), results, strict=True):
         meter.done()
         if not ok:
             log.warning("extraction failed: %s", result)
@@ -121,4 +124,4 @@ def extract_all(
         cache.put_encoded(ref, result)
         spill.add_encoded(ref, result)
     meter.close()
-    return len(todo), failed
+    return todo, failed

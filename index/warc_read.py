@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import gzip
 import logging
+import tempfile
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
@@ -14,6 +14,7 @@ from warcio.exceptions import ArchiveLoadFailed
 from stepdr.core.errors import WarcError
 
 from .records import PageRef
+from .ref_table import RefTable
 
 log = logging.getLogger(__name__)
 
@@ -77,21 +78,29 @@ def scan(warc: Path) -> list[PageRef]:
     return refs
 
 
-def latest_pages(warcs: Iterable[Path], canon: Callable[[str], str] | None = None) -> list[PageRef]:
-    """The latest copy of each page across all files (ties: the later file wins).
+def read_latest(
+    warcs: Iterable[Path], table: Path, canon: Callable[[str], str] | None = None
+) -> RefTable:
+    """The latest copy of each page across all files (ties: the later file wins), in a
+    table at ``table`` (replaced if there), so a build's memory holds none of them.
 
     ``canon`` gives each URL its one spelling (``DomainSet.canonical``), so the http and
     https copies of a page, or its ``www.`` and bare-host copies, are one page.
     """
-    latest: dict[str, PageRef] = {}
-    for w in warcs:
-        for ref in scan(w):
-            if canon is not None:
-                ref = replace(ref, url=canon(ref.url))
-            prev = latest.get(ref.url)
-            if prev is None or ref.fetched >= prev.fetched:
-                latest[ref.url] = ref
-    return sorted(latest.values(), key=lambda r: r.url)
+    out = RefTable(table)
+    try:
+        for w in warcs:
+            out.add(str(w), scan(w), canon)
+    except BaseException:
+        out.close()
+        raise
+    return out
+
+
+def latest_pages(warcs: Iterable[Path], canon: Callable[[str], str] | None = None) -> list[PageRef]:
+    """``read_latest`` as a list in URL order, for a corpus that fits in memory."""
+    with tempfile.TemporaryDirectory() as tmp, read_latest(warcs, Path(tmp) / "p.refs", canon) as t:
+        return list(t)
 
 
 def read_html(ref: PageRef) -> bytes:

@@ -78,6 +78,8 @@ def test_sigkill_during_build(crawled_site: Path, tmp_path: Path) -> None:
     assert all(np.allclose(vectors[i], uninterrupted[1][i], atol=1e-6) for i in vectors)
     leftovers = [p for p in (data / "index" / "versions").iterdir() if p.name.endswith(".partial")]
     assert leftovers == [], "a completed build sweeps partial versions of killed ones"
+    scratch = [p.name for p in (data / "index").iterdir() if p.suffix in (".spill", ".refs")]
+    assert scratch == [], "a completed build sweeps the scratch files of killed ones"
 
 
 def _children(pid: int) -> set[int]:
@@ -120,6 +122,8 @@ def test_extraction_workers_die_with_a_killed_build(tmp_path: Path) -> None:
            str(domains), "--workers", "2", "--no-dense", "--force"]  # fmt: skip
     rng = random.Random(20261202)
     for _ in range(5):
+        # Every build must extract: a page cache filled by the last one would start none.
+        shutil.rmtree(data / "cache", ignore_errors=True)
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         workers: set[int] = set()
         deadline = time.monotonic() + 60
