@@ -76,7 +76,7 @@ def build_faiss_blocks(n: int, dim: int, blocks: Blocks, kind: str | None = None
         quantizer = f"IVF{nlist}_HNSW32" if nlist > 4096 else f"IVF{nlist}"
         codes = "SQ8" if kind == "ivf-sq8" else f"PQ{_pq_m(dim)}x8"
         index = faiss.index_factory(dim, f"{quantizer},{codes}", faiss.METRIC_INNER_PRODUCT)
-        sample = _sample(n, dim, blocks, np.random.default_rng(0).permutation(n)[: 64 * nlist])
+        sample = _sample(n, dim, blocks, _training_picks(n, nlist))
         if _gpus(faiss) > 0:  # train and add where the arithmetic is fast, keep the CPU form
             gpu = faiss.index_cpu_to_all_gpus(index)
             gpu.train(sample)
@@ -98,6 +98,21 @@ def build_faiss_blocks(n: int, dim: int, blocks: Blocks, kind: str | None = None
 def _add(index: Any, blocks: Blocks) -> None:
     for ids, vecs in blocks():
         index.add_with_ids(np.ascontiguousarray(vecs, np.float32), ids.astype(np.int64))
+
+
+TRAIN_PER_LIST = 40
+
+
+def _training_picks(n: int, nlist: int) -> np.ndarray:
+    """Which vectors train the coarse quantizer: ``TRAIN_PER_LIST`` per list, just over
+    the 39 below which FAISS's k-means warns.  At 300k vectors recall@10 was the same
+    for 16 to 64 per list (0.993 to 0.995, nprobe 64), while the sample's memory and the
+    training time grow with it: 2 GB of floats at the list's 39M passages, not 3.2 GB
+    at 64.  Evenly spaced over the vectors, which come in URL order, so every site is
+    in the sample in proportion (a random draw without replacement would hold a
+    permutation of all ``n``: 312 MB of indices at 39M)."""
+    size = min(n, TRAIN_PER_LIST * nlist)
+    return np.arange(size, dtype=np.int64) * n // size
 
 
 def _sample(n: int, dim: int, blocks: Blocks, picks: np.ndarray) -> np.ndarray:
