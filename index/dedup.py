@@ -3,6 +3,8 @@
 Three passes, in this order:
 1. Site boilerplate: text repeated on many pages of one site (footers, notices
    that survive extraction) is dropped everywhere on that site.
+   Quotations: on pages made of text copied from many others (``quotes``), the
+   copies are dropped; the pages they were copied from keep the text.
 2. Exact duplicates (same normalised text) collapse to one passage, kept from
    the most authoritative source.
 3. Near duplicates (64-bit SimHash of word 3-shingles within ``NEAR_BITS`` bits)
@@ -11,11 +13,9 @@ Three passes, in this order:
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -23,7 +23,8 @@ import numpy as np
 from stepdr.crawl.domains import Domain, DomainSet
 
 from .chunk import Chunk
-from .records import PageRef, Passage, cite_id, passage_id, same_text_key, tokens
+from .quotes import QuoteFinder, word_hashes
+from .records import PageRef, Passage, cite_id, passage_id, same_text_key
 
 NEAR_BITS = 3
 BOILERPLATE_MIN_PAGES = 3
@@ -39,11 +40,6 @@ class PageText:
     chunks: tuple[Chunk, ...]
 
 
-@lru_cache(maxsize=1 << 18)
-def _word_hash(word: str) -> int:
-    return int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "big")
-
-
 _MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], dtype=np.uint64)
 
 
@@ -52,8 +48,7 @@ def simhash(text: str) -> int:
     words' (cached) hashes and goes through splitmix64's finaliser, all in numpy: a
     blake2b per shingle cost most of a build's de-duplication time.  Deterministic
     across processes, as shards built apart must agree."""
-    words = tokens(text) or [""]
-    h = np.fromiter((_word_hash(w) for w in words), dtype=np.uint64, count=len(words))
+    h = word_hashes(text)
     if len(h) >= 3:
         x = h[:-2] * _MIX[0] + h[1:-1] * _MIX[1] + h[2:] * _MIX[2]
     else:  # one shingle of all the words there are
@@ -137,14 +132,22 @@ def make_passages(
     pages = list(pages)
     sites = {page.ref.url: site_of(domains, page.ref.url) for page in pages}
     boiler = _boilerplate(pages, sites)
+    finder = QuoteFinder()
+    for page in pages:
+        finder.add_page([ch.text for ch in page.chunks])
+    quoted = iter(finder.quoted().tolist())
     best: dict[str, Passage] = {}
-    dropped = {"boilerplate": 0, "exact_duplicates": 0, "near_duplicates": 0}
+    dropped = {"boilerplate": 0, "quoted": 0, "exact_duplicates": 0, "near_duplicates": 0}
     for page in pages:
         site = sites[page.ref.url]
         for ordinal, ch in enumerate(page.chunks):
             key = same_text_key(ch.text)
+            copy = next(quoted)
             if (site, key) in boiler:
                 dropped["boilerplate"] += 1
+                continue
+            if copy:
+                dropped["quoted"] += 1
                 continue
             p = page_passage(domains, page, ordinal)
             kept = best.get(key)

@@ -4,7 +4,8 @@ A build of millions of passages cannot hold them, or the pages they come from.  
 every page of the build goes once into a spill file (SQLite, in URL order), and the
 passes of ``dedup.make_passages`` read it again instead of a list:
 
-1. boilerplate: per site, on how many pages each text occurs (8-byte keys in arrays);
+1. boilerplate: per site, on how many pages each text occurs (8-byte keys in arrays),
+   and quotations: chunks of pages made of text copied from many others (``quotes``);
 2. exact duplicates: per text, which copy is kept (the first of the most
    authoritative ones, in URL order), by sorting the keys;
 3. near duplicates: the SimHash of every kept passage, in an array (``near_dup``);
@@ -39,6 +40,7 @@ from .dedup import (
 )
 from .near_dup import near_duplicates
 from .page_cache import decode_page, encode_page
+from .quotes import QuoteFinder
 from .records import PageRef, Passage, same_text_key
 
 
@@ -131,15 +133,19 @@ def plan_passages(
     """Decide every chunk's fate in two reads of ``pages()`` (URL order): the first hashes
     each chunk once, the second takes the SimHash of the texts still kept."""
     plan = PassagePlan(pages, domains, keep)
-    keys = _Keys()
+    keys, quotes = _Keys(), QuoteFinder()
     for page in pages():
         keys.add(page, site_of(domains, page.ref.url), domains.authority(page.ref.url))
+        quotes.add_page([ch.text for ch in page.chunks])
     text_key, authority = keys.array(keys.text), keys.array(keys.authority, np.float64)
     boiler = keys.boilerplate()
+    quoted = quotes.quoted() & ~boiler
+    del quotes
     n = len(text_key)
-    # Exact duplicates: of each text, the first of its most authoritative copies.
+    # Exact duplicates: of each text, the first of its most authoritative copies that
+    # is neither boilerplate nor a quotation.
     order = np.lexsort((np.arange(n), -authority, text_key))
-    order = order[~boiler[order]]
+    order = order[~(boiler | quoted)[order]]
     winner = np.zeros(n, dtype=bool)
     if len(order):
         firsts = np.ones(len(order), dtype=bool)
@@ -156,7 +162,8 @@ def plan_passages(
     plan.indexed = winner
     plan.dropped = {
         "boilerplate": int(boiler.sum()),
-        "exact_duplicates": n - int(boiler.sum()) - len(unique),
+        "quoted": int(quoted.sum()),
+        "exact_duplicates": n - int(boiler.sum()) - int(quoted.sum()) - len(unique),
         "near_duplicates": len(near),
     }
     plan.count = int(winner.sum()) if keep is None else sum(1 for _ in plan.passages())

@@ -89,6 +89,10 @@ class RemoteShard:
             self._embedder = load_embedder(self.name, self.manifest)
         return self._embedder
 
+    @property
+    def site_names(self) -> dict[str, list[str]]:
+        return dict(self.manifest.get("sites", {}))
+
     def dense_covers(self, query: str) -> bool:
         return covers(manifest_languages(self.manifest), query)
 

@@ -183,6 +183,14 @@ class ShardedIndex(SharedEncoder):
     def has_dense(self) -> bool:
         return all(s.has_dense for s in self.shards)
 
+    @property
+    def site_names(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for s in self.shards:
+            for site, names in s.site_names.items():
+                out.setdefault(site, []).extend(n for n in names if n not in out[site])
+        return out
+
     def dense_covers(self, query: str) -> bool:
         return self.shards[0].dense_covers(query)
 

@@ -121,6 +121,11 @@ class Version(SharedEncoder):
     def has_dense(self) -> bool:
         return self.dense is not None
 
+    @property
+    def site_names(self) -> dict[str, list[str]]:
+        """Per site, the names a query would use for it (``site_names``)."""
+        return dict(self.manifest.get("sites", {}))
+
     def dense_covers(self, query: str) -> bool:
         """Whether the version's embedding model knows the query's language."""
         return covers(self.dense_languages, query)

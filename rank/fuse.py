@@ -8,6 +8,7 @@ The ranking formula, for one query (knobs in ``RankConfig``):
         s_i(p)    the retriever's score (BM25 score; cosine similarity)
         rel_i(p)  = s_i(p) / max_q s_i(q)                       relative score, 0..1
         π(p)      = 1 − β + β · authority(p)                    authority factor
+                    (authority(p): p's prior for this query, ``prior.query_authority``)
         adj_i(p)  = rel_i(p) · π(p);  rank_i(p) = rank of p by adj_i in list i
 
     rrf (default):  fused(p) = Σ_i w_i / (k + rank_i(p))       k = ``rrf_k`` = 60

@@ -24,12 +24,14 @@ _RANK_KEYS = (
     "question_dense_weight",
     "question_boosts",
     "page_weight",
+    "named_site_factor",
 )
 
 
 def rank_options(f: F) -> F:
     """--fusion, --authority-weight, --per-page, --per-domain, --cross-encoder, --bm25-only,
-    --question-stopwords, --question-dense-weight, --question-boosts, --page-weight."""
+    --question-stopwords, --question-dense-weight, --question-boosts, --page-weight,
+    --named-site-factor."""
     options = [
         click.option(
             "--fusion",
@@ -92,6 +94,13 @@ def rank_options(f: F) -> F:
             show_default=True,
             help="How much a question's passage gains from its page's other matches (0: off).",
         ),
+        click.option(
+            "--named-site-factor",
+            type=click.FloatRange(0.0, 1.0),
+            default=0.5,
+            show_default=True,
+            help="Prior of other sites' passages when a query names sites of the index (1: off).",
+        ),
     ]
     for option in reversed(options):
         f = option(f)
@@ -114,6 +123,7 @@ def pop_rank_config(kwargs: dict[str, Any]) -> RankConfig:
         question_dense_weight=v["question_dense_weight"],
         question_boosts=v["question_boosts"],
         page_weight=v["page_weight"],
+        named_site_factor=v["named_site_factor"],
     )
 
 

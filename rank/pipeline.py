@@ -17,9 +17,10 @@ from stepdr.core.errors import ConfigError
 from stepdr.index.bm25 import query_terms
 from stepdr.index.records import Passage, passage_context, same_text_key
 
+from . import chinese
 from .cross import Reranker
 from .fuse import FUSIONS, fuse, page_evidence, rerank
-from .prior import query_authority
+from .prior import named_sites, query_authority
 from .questions import QUESTION_BOOSTS, content_words, is_question
 from .results import Scores
 
@@ -52,6 +53,7 @@ class RankConfig:
     # A question's BM25 weighs title, headings and text alike: the 2.0 heading boost
     # made short headings win on the words of the question ("how", "use").
     question_boosts: bool = True
+    named_site_factor: float = 0.5  # prior of other sites' passages when a query names sites
     page_weight: float = 0.3  # λ of page evidence for questions (fuse.page_evidence); 0: off
     cross_encoder: str | None = None  # local CrossEncoder directory
     cross_depth: int = 50  # fused candidates the cross-encoder rescores
@@ -69,6 +71,8 @@ class RankConfig:
             raise ConfigError("per-page and per-domain caps must be >= 0 (0: no cap)")
         if not -1.0 <= self.min_cosine <= 1.0:
             raise ConfigError(f"min cosine must be in [-1, 1], got {self.min_cosine}")
+        if not 0.0 <= self.named_site_factor <= 1.0:
+            raise ConfigError(f"named-site factor must be in [0, 1], got {self.named_site_factor}")
         if not 0.0 <= self.page_weight <= 1.0:
             raise ConfigError(f"page weight must be in [0, 1], got {self.page_weight}")
         if self.bm25_weight < 0 or self.dense_weight < 0 or (self.question_dense_weight or 0) < 0:
@@ -112,6 +116,11 @@ class Retrieval(Protocol):
 
     @property
     def has_dense(self) -> bool: ...
+
+    @property
+    def site_names(self) -> Mapping[str, Sequence[str]]:
+        """Per site key, the names a query would use for it (the manifest's ``sites``)."""
+        ...
 
     def dense_covers(self, query: str) -> bool:
         """Whether the dense model knows the query's language (else BM25 alone)."""
@@ -180,6 +189,8 @@ def rank_batch(
         for i in live:
             q = questions[i]
             terms = content_words(words[i]) if q and config.question_stopwords else words[i]
+            if config.question_stopwords and chinese.has_chinese(texts[i]):
+                terms = query_words(chinese.bm25_text(texts[i]))
             requests.append(
                 (" ".join(terms), QUESTION_BOOSTS if q and config.question_boosts else None)
             )
@@ -190,6 +201,7 @@ def rank_batch(
     # One lookup for the batch's candidates: a sharded index asks each shard once.
     every = dict.fromkeys(pid for per in lists.values() for h in per.values() for pid, _ in h)
     found_passages = index.passages(list(every))
+    site_names = index.site_names
     out: list[list[Ranked]] = []
     for i, text in enumerate(texts):
         if not words[i]:
@@ -198,7 +210,11 @@ def rank_batch(
         question = questions[i]
         ids = dict.fromkeys(pid for hits in lists[i].values() for pid, _ in hits)
         passages = {pid: found_passages[pid] for pid in ids if pid in found_passages}
-        authority = {pid: query_authority(p, text) for pid, p in passages.items()}
+        named = named_sites(site_names, text) if config.named_site_factor < 1 else frozenset()
+        authority = {
+            pid: query_authority(p, text, named, config.named_site_factor)
+            for pid, p in passages.items()
+        }
         fused = fuse(
             lists[i],
             authority,

@@ -13,6 +13,13 @@ an unlisted one when it is 32 % more.  Comparable matches go to the stronger
 source; a clearly better match from a weaker source still wins.  β = 0 turns
 the stage off; β = 1 makes authority proportional (an unlisted page needs 5×).
 
+A query that names sites ("How do I write a recursive query in SQLite?") is about
+them: a passage of any other site has its prior scaled by ``named_site_factor`` (0.5:
+a tier-1 page's factor becomes 0.85), so Python's ``sqlite3`` module or PostgreSQL's
+``WITH`` no longer outrank SQLite's page on comparable matches.  On the full mirrors
+this took docs-nl from 0.630 to 0.640 MRR@10 and changed no known-item set by more than
+0.002.  The names are the build's (``index.site_names``).
+
 A source that is primary only about itself (``about:`` in domains.yaml: a company's
 documentation, a lab's posts) keeps its prior on a query that names it, and gets
 the lower prior stored beside it (tier 3's at most) on any other query.
@@ -43,12 +50,22 @@ def names_any(query: str, names: Iterable[str]) -> bool:
     return False
 
 
-def query_authority(p: Passage, query: str) -> float:
+def named_sites(site_names: Mapping[str, Sequence[str]], query: str) -> frozenset[str]:
+    """The sites ``query`` names ("... in SQLite?"), by the names the build recorded."""
+    return frozenset(site for site, names in site_names.items() if names_any(query, names))
+
+
+def query_authority(
+    p: Passage, query: str, named: frozenset[str] = frozenset(), elsewhere: float = 1.0
+) -> float:
     """The prior of ``p`` for ``query``: its own, or its about-elsewhere prior when it is
-    primary only about names the query does not mention."""
+    primary only about names the query does not mention; times ``elsewhere`` when the
+    query names sites (``named``) and ``p`` is on none of them."""
     if not p.about or p.authority_elsewhere is None or names_any(query, p.about):
-        return p.authority
-    return p.authority_elsewhere
+        a = p.authority
+    else:
+        a = p.authority_elsewhere
+    return a * elsewhere if named and p.domain not in named else a
 
 
 def prior_factor(authority: float, weight: float) -> float:

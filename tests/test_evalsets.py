@@ -33,8 +33,9 @@ PACKAGES = {
 # (questions, BM25 MRR@10, R@100) at least.  BM25 over the judged pages, docs-nl: 0.541
 # with every word, 0.574 with a question's content words, 0.653 and 0.994 with its fields
 # weighed alike too (the shipped question path, which the floor guards); handbook-zh: 0.794
-# and 0.933 (not questions to the English rules: unchanged).
-FLOORS = {"docs-nl": (150, 0.62, 0.97), "handbook-zh": (30, 0.75, 0.90)}
+# and 0.933 with the question's every bigram, 0.878 and 0.933 with its content words
+# (rank/chinese.py).
+FLOORS = {"docs-nl": (150, 0.62, 0.97), "handbook-zh": (30, 0.84, 0.90)}
 SITES = {"docs-nl": {"py", "pg", "sq", "dj", "sc"}, "handbook-zh": {"zh"}}
 
 

@@ -77,8 +77,8 @@ def test_old_versions_are_pruned(data: Path, crawled_site: Path) -> None:
 DOMAINS = parse_domains(
     {
         "domains": [
-            {"domain": "gov.example.org", "name": "G", "category": "gov", "tier": 1},
-            {"domain": "blog.example.com", "name": "B", "category": "news", "tier": 4},
+            {"domain": "gov.example.org", "name": "Fisheries Agency", "category": "gov", "tier": 1},
+            {"domain": "blog.example.com", "name": "Fish Blog", "category": "news", "tier": 4},
         ]
     }
 )
@@ -113,6 +113,10 @@ def test_pdf_chinese_and_duplicates(tmp_path: Path) -> None:
     s = Surfer.open(data)
     assert s.manifest["dropped"]["exact_duplicates"] == 1
     assert s.manifest["dropped"]["boilerplate"] == 4
+    assert s.manifest["sites"] == {
+        "blog.example.com": ["Fish Blog"],
+        "gov.example.org": ["Fisheries Agency"],
+    }
 
     cod = s.search("cod stocks quotas", 5)
     assert [h.url for h in cod].count("https://gov.example.org/cod.html") == 1

@@ -50,6 +50,14 @@ def _corpus(seed: int) -> list[PageText]:
         chunks = tuple(Chunk(t, (f"h{n}",)) for t in texts)
         ref = PageRef(f"https://{host}/p{n:03d}.html", "a.warc.gz", n, "2026-01-01", f"d{n}")
         pages.append(PageText(ref, f"Page {n}", "en", None, chunks))
+    # A compilation: a sentence of each of 40 pages, quoted with a tag and a link.
+    quotes = [
+        f"R-{i}: {' '.join(page.chunks[0].text.split()[2:28])} (source: p{i:03d}.html)"
+        for i, page in enumerate(pages[:40])
+    ]
+    ref = PageRef("https://uni.example.edu/requirements.html", "a.warc.gz", 99, "2026", "dq")
+    chunks = tuple(Chunk(t, ("List",)) for t in ["The requirements, in order.", *quotes])
+    pages.append(PageText(ref, "Requirements", "en", None, chunks))
     return sorted(pages, key=lambda p: p.ref.url)
 
 

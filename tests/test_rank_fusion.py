@@ -100,6 +100,10 @@ class FakeIndex:
     ) -> list[list[tuple[int, float]]]:
         return [self.bm25_search(q, k, b) for q, b in requests]
 
+    @property
+    def site_names(self) -> dict[str, list[str]]:
+        return {}
+
     def dense_covers(self, query: str) -> bool:
         return True
 
@@ -258,3 +262,37 @@ def test_page_evidence_lifts_a_page_that_matches_in_several_passages() -> None:
     assert dict(more)[2].page == pytest.approx(top.page)
     with pytest.raises(ConfigError, match="page weight"):
         RankConfig(page_weight=1.5)
+
+
+class NamedSitesIndex(FakeIndex):
+    @property
+    def site_names(self) -> dict[str, list[str]]:
+        return {"b.org": ["Bee"], "c.org": ["U.S. Sea"]}
+
+
+def test_a_query_naming_a_site_leans_to_it() -> None:
+    # a.org's passage is a little ahead in both lists; b.org is called "Bee".
+    index = NamedSitesIndex(
+        [_p(0, "https://a.org/x", "a.org", "x"), _p(1, "https://b.org/x", "b.org", "x")]
+    )
+
+    def first(query: str, config: RankConfig | None = None) -> str:
+        return rank_batch(index, [query], config or RankConfig(), 2)[0][0].passage.domain
+
+    assert first("How do I tune x?") == "a.org"
+    assert first("How do I tune x in Bee?") == "b.org"
+    assert first("How do I tune x in beehive?") == "a.org"  # a whole word, not a part
+    assert first("How do I tune x in Bee?", RankConfig(named_site_factor=1.0)) == "a.org"
+    with pytest.raises(ConfigError, match="named-site"):
+        RankConfig(named_site_factor=2.0)
+
+
+def test_site_names_from_entry_names() -> None:
+    from stepdr.index.site_names import subject
+
+    assert subject("Django 3.2 documentation") == "Django"
+    assert subject("SQLite documentation") == "SQLite"
+    assert subject("The White House") == "White House"
+    assert subject("U.S. Department of the Treasury") == "U.S. Department of the Treasury"
+    assert subject("Scrapy 2.8 docs (English)") == "Scrapy"
+    assert subject("Go documentation") is None  # "go" is an ordinary word
