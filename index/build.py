@@ -27,7 +27,7 @@ from .passage_stream import PageSpill, plan_passages
 from .records import Passage
 from .shards import check_shard, publish_if_complete, shard_dir, shard_of
 from .site_names import site_names
-from .store import PassageStore, write_store
+from .store import write_store
 from .verify import file_checksums, verify_version
 from .versions import IndexDir, read_manifest, write_manifest
 from .warc_read import find_warcs, read_latest
@@ -157,14 +157,6 @@ def _build(
         spill.close()
 
 
-def _site_names(version: Path, domains: DomainSet) -> dict[str, list[str]]:
-    store = PassageStore(version)
-    try:
-        return site_names(domains, store.domains())
-    finally:
-        store.close()
-
-
 class _Clock:
     """The seconds each stage of a build took, and this process's peak RSS by its end
     (where the peak rises says which stage sets it)."""
@@ -242,7 +234,7 @@ def _index_passages(
             "failed_pages": failed,
             "dropped": dropped,
             "domains_file": domains.source,
-            "sites": _site_names(partial, domains),
+            "sites": site_names(domains, plan.sites),
             "config": config.settings,
             "sources": sources,
             "checksums": file_checksums(partial),

@@ -106,6 +106,7 @@ class PassagePlan:
     keep: Callable[[Passage], bool] | None = None  # e.g. this shard's passages only
     indexed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # per chunk
     dropped: dict[str, int] = field(default_factory=dict)
+    sites: tuple[str, ...] = ()  # the site of every page read, passages kept or not
     count: int = 0  # passages passages() yields
 
     def _chunks(self) -> Iterator[tuple[int, PageText, int]]:
@@ -139,6 +140,7 @@ def plan_passages(
         quotes.add_page([ch.text for ch in page.chunks])
     text_key, authority = keys.array(keys.text), keys.array(keys.authority, np.float64)
     boiler = keys.boilerplate()
+    plan.sites = tuple(keys.sites)
     quoted = quotes.quoted() & ~boiler
     del quotes
     n = len(text_key)

@@ -18,6 +18,7 @@ BM25 scores carry each shard's own IDF, which drifts a little from the whole's.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import heapq
 import time
@@ -183,7 +184,7 @@ class ShardedIndex(SharedEncoder):
     def has_dense(self) -> bool:
         return all(s.has_dense for s in self.shards)
 
-    @property
+    @functools.cached_property
     def site_names(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         for s in self.shards:

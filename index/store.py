@@ -146,10 +146,6 @@ class PassageStore:
         ).fetchone()
         return {"passages": self.count(), "pages": int(pages), "domains": int(domains)}
 
-    def domains(self) -> list[str]:
-        """The site keys the passages come from."""
-        return [str(r[0]) for r in self._con.execute("SELECT DISTINCT domain FROM passages")]
-
     def tier_counts(self) -> dict[str, int]:
         """Passages per authority tier ("unlisted" for pages outside the domain list)."""
         rows = self._con.execute("SELECT tier, COUNT(*) FROM passages GROUP BY tier ORDER BY tier")

@@ -121,7 +121,7 @@ class Version(SharedEncoder):
     def has_dense(self) -> bool:
         return self.dense is not None
 
-    @property
+    @functools.cached_property
     def site_names(self) -> dict[str, list[str]]:
         """Per site, the names a query would use for it (``site_names``)."""
         return dict(self.manifest.get("sites", {}))

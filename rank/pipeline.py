@@ -20,7 +20,7 @@ from stepdr.index.records import Passage, passage_context, same_text_key
 from . import chinese
 from .cross import Reranker
 from .fuse import FUSIONS, fuse, page_evidence, rerank
-from .prior import named_sites, query_authority
+from .prior import query_authority, site_matcher
 from .questions import QUESTION_BOOSTS, content_words, is_question
 from .results import Scores
 
@@ -188,9 +188,12 @@ def rank_batch(
         requests = []
         for i in live:
             q = questions[i]
-            terms = content_words(words[i]) if q and config.question_stopwords else words[i]
             if config.question_stopwords and chinese.has_chinese(texts[i]):
                 terms = query_words(chinese.bm25_text(texts[i]))
+            elif q and config.question_stopwords:
+                terms = content_words(words[i])
+            else:
+                terms = words[i]
             requests.append(
                 (" ".join(terms), QUESTION_BOOSTS if q and config.question_boosts else None)
             )
@@ -201,7 +204,7 @@ def rank_batch(
     # One lookup for the batch's candidates: a sharded index asks each shard once.
     every = dict.fromkeys(pid for per in lists.values() for h in per.values() for pid, _ in h)
     found_passages = index.passages(list(every))
-    site_names = index.site_names
+    sites = site_matcher(index.site_names) if config.named_site_factor < 1 else None
     out: list[list[Ranked]] = []
     for i, text in enumerate(texts):
         if not words[i]:
@@ -210,7 +213,7 @@ def rank_batch(
         question = questions[i]
         ids = dict.fromkeys(pid for hits in lists[i].values() for pid, _ in hits)
         passages = {pid: found_passages[pid] for pid in ids if pid in found_passages}
-        named = named_sites(site_names, text) if config.named_site_factor < 1 else frozenset()
+        named = sites.named(text) if sites is not None else frozenset()
         authority = {
             pid: query_authority(p, text, named, config.named_site_factor)
             for pid, p in passages.items()

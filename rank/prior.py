@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from stepdr.index.records import Passage
 
@@ -50,9 +51,36 @@ def names_any(query: str, names: Iterable[str]) -> bool:
     return False
 
 
-def named_sites(site_names: Mapping[str, Sequence[str]], query: str) -> frozenset[str]:
-    """The sites ``query`` names ("... in SQLite?"), by the names the build recorded."""
-    return frozenset(site for site, names in site_names.items() if names_any(query, names))
+class SiteMatcher:
+    """The sites a query names ("... in SQLite?"), by the names the build recorded; each
+    site's names are matched as ``names_any`` matches them, compiled once."""
+
+    def __init__(self, site_names: Iterable[tuple[str, Sequence[str]]]) -> None:
+        self._sites: list[tuple[str, re.Pattern[str] | None, tuple[str, ...]]] = []
+        for site, names in site_names:
+            folded = [n.casefold() for n in names if n]
+            words = [re.escape(n) for n in folded if n.isascii()]
+            pattern = re.compile(rf"(?<![\w])(?:{'|'.join(words)})(?![\w])") if words else None
+            self._sites.append((site, pattern, tuple(n for n in folded if not n.isascii())))
+
+    def named(self, query: str) -> frozenset[str]:
+        q = query.casefold()
+        return frozenset(
+            site
+            for site, pattern, parts in self._sites
+            if (pattern is not None and pattern.search(q)) or any(n in q for n in parts)
+        )
+
+
+@lru_cache(maxsize=16)
+def _matcher(items: tuple[tuple[str, tuple[str, ...]], ...]) -> SiteMatcher:
+    return SiteMatcher(items)
+
+
+def site_matcher(site_names: Mapping[str, Sequence[str]]) -> SiteMatcher:
+    """The matcher of an index's site names, built once per set of names: a regex per
+    name and query would recompile past ``re``'s cache at the list's 1,254 sites."""
+    return _matcher(tuple((site, tuple(names)) for site, names in sorted(site_names.items())))
 
 
 def query_authority(
