@@ -7,6 +7,7 @@ folder of its own, keeps nothing on disk, and is stopped by pid when the block e
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -33,7 +34,9 @@ def local_redis(timeout: float = 10.0) -> Iterator[str]:
     )  # fmt: skip
     try:
         deadline = time.monotonic() + timeout
-        while not sock.exists():
+        # The socket file appears at bind(), before listen(): until a PING is answered
+        # a client can still be refused.
+        while not _answers(sock):
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise CrawlError(f"redis-server did not start (exit status {proc.poll()})")
             time.sleep(0.01)
@@ -46,6 +49,20 @@ def local_redis(timeout: float = 10.0) -> Iterator[str]:
             proc.kill()
             proc.wait()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _answers(sock: Path) -> bool:
+    """Whether a server on ``sock`` answers PING."""
+    if not sock.exists():
+        return False
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(1.0)
+            s.connect(str(sock))
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
 
 
 __all__ = ["local_redis"]

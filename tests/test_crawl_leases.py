@@ -141,3 +141,20 @@ def test_crawl_status_shows_partitions_workers_and_pages(redis_url: str) -> None
         "a.org": "done", "b.org": "leased", "c.org": "pending"}  # fmt: skip
     none = runner.invoke(main, ["crawl-status", "--redis", redis_url, "--crawl-name", "x"])
     assert "no crawl named 'x'" in none.output
+
+
+def test_a_socket_that_is_bound_but_not_listening_is_not_ready(tmp_path: Path) -> None:
+    # redis-server creates its socket file at bind(), before listen(): a client that
+    # connects in between is refused, so readiness is a PING answered, not a file.
+    from stepdr.crawl.redis_local import _answers
+
+    path = tmp_path / "r.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.bind(str(path))
+        assert path.exists() and not _answers(path)
+
+
+def test_a_started_server_answers_at_once(redis_url: str) -> None:
+    from stepdr.crawl.redis_local import _answers
+
+    assert _answers(Path(redis_url.removeprefix("unix://")))
