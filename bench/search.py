@@ -1,10 +1,11 @@
 """Batch search latency and throughput per pipeline, and BM25 against bm25s, in one run.
 
 Runs section-heading queries (each asks for its own page) through
-``Surfer.batch_search`` in batches, for the bm25, hybrid, hybrid+authority and
-hybrid+authority+page (shipped) pipelines; prints per-batch latency p50/p95,
-queries/s and page hit@10.  Then times our BM25 retrieval alone against bm25s over
-the same passages (top 10, one query at a time) and prints the ratio.
+``Surfer.batch_search`` in batches, for the bm25, hybrid, hybrid+authority,
+hybrid+authority+page and hybrid+authority+page+title (shipped) pipelines; prints
+per-batch latency p50/p95, queries/s and page hit@10.  Then times our BM25 retrieval
+alone against bm25s over the same passages (top 10, one query at a time) and prints the
+ratio.
 
     .venv/bin/python bench/search.py [--data data] [--queries 512] [--batch 16]
 """
@@ -20,7 +21,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import Bm25sBaseline, heading_queries, load_passages, timed
 
-PIPELINES = ("bm25", "hybrid", "hybrid+authority", "hybrid+authority+page")
+PIPELINES = (
+    "bm25",
+    "hybrid",
+    "hybrid+authority",
+    "hybrid+authority+page",
+    "hybrid+authority+page+title",
+)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -49,7 +56,7 @@ def main() -> int:
         f"{len(passages)} passages, {len(queries)} queries in batches of {args.batch}, "
         f"top {args.topk}, index {surfer.version.name}"
     )
-    print(f"{'pipeline':<22} {'p50 ms':>8} {'p95 ms':>8} {'queries/s':>10} {'hit@10':>7}")
+    print(f"{'pipeline':<28} {'p50 ms':>8} {'p95 ms':>8} {'queries/s':>10} {'hit@10':>7}")
     for name in names:
         config = pipeline(name)
         surfer.batch_search(batches[0], args.topk, config)  # load models, warm caches
@@ -63,7 +70,7 @@ def main() -> int:
                 hits += url in {r.url for r in rows}
         total = time.perf_counter() - start
         print(
-            f"{name:<22} {statistics.median(latencies):8.1f} {percentile(latencies, 0.95):8.1f} "
+            f"{name:<28} {statistics.median(latencies):8.1f} {percentile(latencies, 0.95):8.1f} "
             f"{len(queries) / total:10.1f} {hits / len(queries):7.3f}"
         )
 

@@ -65,8 +65,9 @@ class BuildConfig:
         }
 
 
-PIPELINE_VERSION = 5  # 3: about-elsewhere priors in the store; 4: dates from one htmldate pass;
-# 5: titles from <title> where trafilatura took a site-wide <h1> or a note box; url in BM25
+PIPELINE_VERSION = 6  # 3: about-elsewhere priors in the store; 4: dates from one htmldate pass;
+# 5: titles from <title> where trafilatura took a site-wide <h1> or a note box; url in BM25;
+# 6: directories of links keep their opening only (index/directories.py)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from lxml import etree
 from trafilatura.metadata import examine_meta, extract_meta_json, extract_title, extract_url
 from trafilatura.utils import load_html
 
+from .directories import is_directory, opening
 from .records import Block, ExtractedPage
 
 _WS = re.compile(r"\s+")
@@ -109,6 +110,8 @@ def extract(html: str | bytes, url: str) -> ExtractedPage | None:
         _walk(main, [], blocks)
     if not blocks:
         return None
+    if is_directory(tree, blocks):  # its entries are other pages' names
+        blocks = list(opening(blocks))
     title = page_title(_clean(found_title), _html_title(html))
     title = title or (blocks[0].headings[:1] or ("",))[0]
     text = " ".join(b.text for b in blocks[:20])

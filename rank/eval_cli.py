@@ -46,7 +46,7 @@ from .options import pop_rank_config, rank_options
 )
 @click.option(
     "--pipelines",
-    default="bm25,dense,hybrid,hybrid+authority,hybrid+authority+page",
+    default="bm25,dense,hybrid,hybrid+authority,hybrid+authority+page,hybrid+authority+page+title",
     show_default=True,
     help="Comma-separated; '+cross' variants need --cross-encoder.",
 )
@@ -100,12 +100,13 @@ def eval_(
     from .dev_sets import DEV_SETS, dev_set
     from .evaluate import EvalSet, answerable, evaluate, read_beir, read_qrels, read_queries, table
     from .known_items import SOURCES
+    from .pipeline import SHIPPED
     from .surfer import Surfer
 
     base = pop_rank_config(rank)
     names = [n.strip() for n in pipelines.split(",") if n.strip()]
     if base.cross_encoder and not any(n.endswith("+cross") for n in names):
-        names.append("hybrid+authority+page+cross")
+        names.append(f"{SHIPPED}+cross")
     sets: dict[str, EvalSet] = {}
     if beir_dir is not None:
         sets[beir_dir.name] = read_beir(beir_dir)

@@ -214,12 +214,13 @@ def write_run(
 
 
 def table(rows: Sequence[Metrics]) -> str:
-    head = f"{'pipeline':<24} {'queries':>7} {'nDCG@10':>8} {'MRR@10':>8} {'R@100':>8} {'q/s':>7}"
+    w = max([24, *(len(m.pipeline) for m in rows)])
+    head = f"{'pipeline':<{w}} {'queries':>7} {'nDCG@10':>8} {'MRR@10':>8} {'R@100':>8} {'q/s':>7}"
     lines = [head, "-" * len(head)]
     for m in rows:
         qps = m.queries / m.seconds if m.seconds > 0 else float("inf")
         lines.append(
-            f"{m.pipeline:<24} {m.queries:>7} {m.ndcg10:>8.4f} {m.mrr10:>8.4f} "
+            f"{m.pipeline:<{w}} {m.queries:>7} {m.ndcg10:>8.4f} {m.mrr10:>8.4f} "
             f"{m.recall100:>8.4f} {qps:>7.1f}"
         )
     return "\n".join(lines)

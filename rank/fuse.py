@@ -17,6 +17,9 @@ The ranking formula, for one query (knobs in ``RankConfig``):
     page evidence (``page_weight`` λ = 0.3, see ``page_evidence``):
     final(p) = fused(p) + λ · Σ_j 0.5^j · fused(q_j)   q_1, q_2: the next best
                                                        candidates of p's page
+    title match (``title_match`` τ = 1, see ``rank/titles.py``):
+    final(p) = final(p) · (1 + τ)   when the query is p's page title or one of its
+                                    headings (case, punctuation, numbering aside)
     with a cross-encoder over the top ``cross_depth``:
     final(p) = (ce(p) / max_q ce(q)) · π(p), the rest following in fused order.
 
@@ -90,7 +93,7 @@ def fuse(
             final=fused,
         )
         out.append((pid, scores))
-    out.sort(key=_order)
+    out.sort(key=sort_key)
     return out
 
 
@@ -135,7 +138,7 @@ def page_evidence(
     for pid, s in fused:
         extra = bonus[page_of.get(pid, "")]
         out.append((pid, replace(s, page=extra, final=s.final + extra)))
-    out.sort(key=_order)
+    out.sort(key=sort_key)
     return out
 
 
@@ -152,11 +155,11 @@ def rerank(
             head.append((pid, replace(s, cross=cross[pid], final=rel * s.factor)))
         else:
             tail.append((pid, replace(s, final=0.0)))
-    head.sort(key=_order)
+    head.sort(key=sort_key)
     return head + tail
 
 
-def _order(item: tuple[int, Scores]) -> tuple[float, float, int, int]:
+def sort_key(item: tuple[int, Scores]) -> tuple[float, float, int, int]:
     pid, s = item
     return (-s.final, -s.authority, s.bm25_rank or 1 << 30, pid)
 

@@ -25,13 +25,14 @@ _RANK_KEYS = (
     "question_boosts",
     "page_weight",
     "named_site_factor",
+    "title_match",
 )
 
 
 def rank_options(f: F) -> F:
     """--fusion, --authority-weight, --per-page, --per-domain, --cross-encoder, --bm25-only,
     --question-stopwords, --question-dense-weight, --question-boosts, --page-weight,
-    --named-site-factor."""
+    --named-site-factor, --title-match."""
     options = [
         click.option(
             "--fusion",
@@ -101,6 +102,14 @@ def rank_options(f: F) -> F:
             show_default=True,
             help="Prior of other sites' passages when a query names sites of the index (1: off).",
         ),
+        click.option(
+            "--title-match",
+            type=click.FloatRange(0.0, 10.0),
+            default=1.0,
+            show_default=True,
+            help="What a passage gains, × (1 + this), when the query is its page's title or "
+            "one of its headings (0: off).",
+        ),
     ]
     for option in reversed(options):
         f = option(f)
@@ -124,6 +133,7 @@ def pop_rank_config(kwargs: dict[str, Any]) -> RankConfig:
         question_boosts=v["question_boosts"],
         page_weight=v["page_weight"],
         named_site_factor=v["named_site_factor"],
+        title_match=v["title_match"],
     )
 
 

@@ -23,6 +23,7 @@ class Scores:
     factor: float = 1.0  # the factor π it became: 1 - β + β·authority
     fused: float = 0.0  # reciprocal-rank or weighted fusion of the lists
     page: float | None = None  # what the page's other candidates added (page evidence)
+    title: float | None = None  # the query is its page's title or a heading: × (1 + this)
     cross: float | None = None  # cross-encoder relevance, 0..1
     final: float = 0.0  # what the list is sorted by
 

@@ -89,10 +89,11 @@ def explain_line(s: Scores) -> str:
 
     cross = "-" if s.cross is None else f"{s.cross:.3f}"
     page = "-" if s.page is None else f"+{s.page:.4f}"
+    title = "-" if s.title is None else f"×{1 + s.title:.2f}"
     return (
         f"{part('bm25', s.bm25, s.bm25_rank, '.2f')}  {part('dense', s.dense, s.dense_rank, '.3f')}"
         f"  authority {s.authority:.2f} → π {s.factor:.3f}  fused {s.fused:.4f}"
-        f"  page {page}  cross {cross}  final {s.final:.4f}"
+        f"  page {page}  title {title}  cross {cross}  final {s.final:.4f}"
     )
 
 

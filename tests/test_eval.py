@@ -121,7 +121,8 @@ def test_eval_command_runs_the_grid(corpus: Path, tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     rows = json.loads(r.output[r.output.index("[") :].split("\nrun files")[0])
     assert [m["pipeline"] for m in rows] == [
-        "bm25", "dense", "hybrid", "hybrid+authority", "hybrid+authority+page"
+        "bm25", "dense", "hybrid", "hybrid+authority", "hybrid+authority+page",
+        "hybrid+authority+page+title",
     ]  # fmt: skip
     for m in rows:
         assert m["queries"] == 4 and 0.5 <= m["ndcg10"] <= 1.0 and m["recall100"] == 1.0

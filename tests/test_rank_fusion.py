@@ -152,8 +152,9 @@ def test_query_cleaning() -> None:
 
 
 def test_named_pipelines() -> None:
-    assert pipeline("bm25") == RankConfig(dense=False, authority_weight=0.0, page_weight=0.0)
-    assert pipeline("hybrid+authority+page") == RankConfig()  # the shipped pipeline
+    assert pipeline("bm25") == RankConfig(
+        dense=False, authority_weight=0.0, page_weight=0.0, title_match=0.0
+    )
     assert pipeline("hybrid+authority").page_weight == 0.0
     assert pipeline("dense").bm25 is False
     assert pipeline("hybrid").authority_weight == 0.0
