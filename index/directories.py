@@ -33,10 +33,11 @@ KEEP_WORDS = 80  # of the page's first block
 _LINKS = "//body//a[@href]"
 
 
-def link_texts(tree: Any) -> list[str]:
-    """The text of each link of a page's body, spaces collapsed; empty ones left out."""
+def link_texts(tree: Any, anchors: Sequence[Any] | None = None) -> list[str]:
+    """The text of each link of a page's body (``anchors``, if already found), spaces
+    collapsed; empty ones left out."""
     out = []
-    for a in tree.xpath(_LINKS):
+    for a in tree.xpath(_LINKS) if anchors is None else anchors:
         text = " ".join(a.text_content().split())
         if text:
             out.append(text)
@@ -55,7 +56,10 @@ def link_share(links: Sequence[str], main_text: str) -> float:
 
 
 def is_directory(tree: Any, blocks: Sequence[Block]) -> bool:
-    links = link_texts(tree)
+    anchors = tree.xpath(_LINKS)
+    if len(anchors) < MIN_LINKS:  # most pages: no link's text is read
+        return False
+    links = link_texts(tree, anchors)
     if len(links) < MIN_LINKS:
         return False
     return link_share(links, " ".join(" ".join(b.text for b in blocks).split())) >= SHARE
