@@ -47,6 +47,7 @@ class BuildConfig:
     dense: bool = True
     model: str | None = None  # None: the bundled all-MiniLM-L6-v2
     embed_backend: str = "auto"  # auto | torch | onnx | onnx-int8: see embed_backend.py
+    windows: bool = False  # embed all of each passage, not its first 128 tokens (windows.py)
     progress: str = "off"  # auto (a live line on a terminal, else log lines) | tty | log | off
     shard: tuple[int, int] | None = None  # (id, num): build shard id of num (index/shards.py)
     ray: str | None = None  # a Ray head's HOST:PORT, or "auto" (index/ray_build.py)
@@ -61,6 +62,7 @@ class BuildConfig:
             "max_words": self.max_words,
             "dense": self.dense,
             "model": self.model,
+            **({"windows": True} if self.windows else {}),  # absent: as every build before
             "shard": list(self.shard) if self.shard else None,
         }
 

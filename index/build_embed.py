@@ -11,7 +11,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from .progress import Progress
-from .records import Passage, passage_context
+from .records import Passage
+from .windows import STRIDE, WORDS, owners, pooled, window_texts
 
 
 class EmbedSettings(Protocol):
@@ -25,6 +26,8 @@ class EmbedSettings(Protocol):
     def embed_backend(self) -> str: ...
     @property
     def progress(self) -> str: ...
+    @property
+    def windows(self) -> bool: ...
 
 
 BLOCK = 8192  # passages read, looked up and embedded at a time
@@ -68,9 +71,13 @@ def embed_passages(
     computed = n = 0
     try:
         for part in _blocks(passages(), BLOCK):
-            block[:] = [passage_context(p) for p in part]
-            _, new = cache.get_or_compute(block, compute, batch=batch, progress=meter.done)
-            meter.done(len(part) - new)  # the cached ones
+            texts, counts = window_texts(part, config.windows)
+            block[:] = texts
+            fresh: set[int] = set()
+            scaled = _Scaled(meter.done, len(part) / len(texts))  # the meter counts passages
+            cache.get_or_compute(texts, compute, batch=batch, progress=scaled, fresh=fresh)
+            meter.done(len(part) - scaled.passed)  # the cached ones
+            new = len(set(owners(counts)[sorted(fresh)].tolist()))
             computed, n = computed + new, n + len(part)
     finally:
         cache.close()
@@ -92,8 +99,10 @@ def embed_passages(
         # None: every language; ranking leaves other languages' queries to BM25.
         "languages": embedder.languages,
         "weights": weights_digest(embedder.path) if config.model == STATIC else None,
+        # A passage's vector: the mean of its windows' (index/windows.py), or its opening's.
+        "windows": {"words": WORDS, "stride": STRIDE} if config.windows else None,
     }
-    vectors = Vectors(passages, count, embedder.dim, cache_dir, embedder.name)
+    vectors = Vectors(passages, count, embedder.dim, cache_dir, embedder.name, config.windows)
     return vectors, meta, computed
 
 
@@ -108,6 +117,7 @@ class Vectors:
     dim: int
     cache_dir: Path
     model: str
+    windows: bool = False
 
     def blocks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         from .embed_cache import EmbeddingCache
@@ -118,10 +128,26 @@ class Vectors:
         cache = EmbeddingCache(self.cache_dir, self.model, self.dim)
         try:
             for part in _blocks(self.passages(), BLOCK):
-                vecs, _ = cache.get_or_compute([passage_context(p) for p in part], lost)
-                yield np.fromiter((p.id for p in part), np.int64, len(part)), vecs
+                texts, counts = window_texts(part, self.windows)
+                vecs, _ = cache.get_or_compute(texts, lost)
+                yield np.fromiter((p.id for p in part), np.int64, len(part)), pooled(vecs, counts)
         finally:
             cache.close()
+
+
+class _Scaled:
+    """A count of texts passed on as passages: ``ratio`` passages a text, in whole ones."""
+
+    def __init__(self, done: Callable[[int], None], ratio: float) -> None:
+        self._done, self._ratio = done, ratio
+        self._total = 0.0
+        self.passed = 0
+
+    def __call__(self, texts: int) -> None:
+        self._total += texts * self._ratio
+        step = int(self._total) - self.passed
+        self.passed += step
+        self._done(step)
 
 
 def _blocks(items: Iterable[Passage], size: int) -> Iterator[list[Passage]]:

@@ -33,9 +33,10 @@ class EmbeddingCache:
         compute: Callable[[Sequence[str]], np.ndarray],
         batch: int = 256,
         progress: Callable[[int], None] | None = None,
+        fresh: set[int] | None = None,
     ) -> tuple[np.ndarray, int]:
         """Vectors for ``texts`` and how many had to be computed (``progress(n)`` after
-        each committed batch of n)."""
+        each committed batch of n; the positions of the computed texts go into ``fresh``)."""
         keys = [cache_key(self.model, t) for t in texts]
         found: dict[str, bytes] = {}
         for i in range(0, len(keys), 500):
@@ -46,6 +47,9 @@ class EmbeddingCache:
             found.update(rows)
         missing = sorted({k for k in keys if k not in found})
         first = {k: i for i, k in reversed(list(enumerate(keys)))} if missing else {}
+        if fresh is not None and missing:
+            gone = set(missing)
+            fresh.update(i for i, k in enumerate(keys) if k in gone)
         for start in range(0, len(missing), batch):
             part = missing[start : start + batch]
             vecs = compute([texts[first[k]] for k in part])

@@ -57,3 +57,12 @@ def test_a_batch_that_fails_keeps_the_batches_before_it(tmp_path: Path) -> None:
     _, n = cache.get_or_compute(["a", "b", "boom"], counting, batch=2)
     assert n == sum(calls) and 1 <= n < 3  # a committed batch was not computed again
     cache.close()
+
+
+def test_the_positions_of_computed_texts_are_reported(tmp_path: Path) -> None:
+    cache = EmbeddingCache(tmp_path, "m", 3)
+    cache.get_or_compute(["a"], _vectors)
+    fresh: set[int] = set()
+    _, n = cache.get_or_compute(["a", "b", "c", "b"], _vectors, fresh=fresh)
+    assert n == 2 and fresh == {1, 2, 3}  # "b" twice: both positions are new text
+    cache.close()

@@ -159,3 +159,21 @@ def test_code_stays_code_in_passages_snippets_and_open(tmp_path: Path) -> None:
     assert FACTORIAL in hit.content and FACTORIAL in hit.snippet
     (opened,) = s.batch_open(["https://docs.example.org/functools.html"])
     assert opened.content is not None and FACTORIAL in opened.content
+
+
+def test_long_passages_are_embedded_whole_when_asked(tmp_path: Path) -> None:
+    from stepdr.index.windows import STRIDE, WORDS
+
+    long = " ".join(f"Sentence {i} of the guide says where the logs go." for i in range(16))
+    warc = write_warc(tmp_path / "long.warc.gz", {
+        "https://docs.example.org/logs.html": ("text/html", html_page("Logs", long)),
+        "https://docs.example.org/short.html": ("text/html", html_page("Short", "Ten " * 45)),
+    })  # fmt: skip
+    data = tmp_path / "data"
+    first = build_index(BuildConfig(data, warcs=(warc,), workers=1), DOMAINS)
+    assert Surfer.open(data).index.manifest["embedding"]["windows"] is None
+    whole = build_index(BuildConfig(data, warcs=(warc,), workers=1, windows=True), DOMAINS)
+    assert whole.version != first.version  # another setting: a new version
+    assert (whole.passages, whole.embedded) == (2, 1)  # the short one was cached
+    emb = Surfer.open(data).index.manifest["embedding"]
+    assert emb["windows"] == {"words": WORDS, "stride": STRIDE}
