@@ -262,7 +262,7 @@ def _index_passages(
             "cached_pages": got.pages - got.extracted,
             "dropped": dropped,
             "embedded": computed,
-            "embedded_cached": (n_dense or 0) - computed,
+            "embedded_cached": (n_store if n_dense is not None else 0) - computed,
             "seconds": round(seconds, 3),
             "stages_s": {k: round(v, 3) for k, v in clock.stages.items()},
             "pages_per_s": round(got.extracted / extract_s, 2) if extract_s else None,

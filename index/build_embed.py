@@ -12,7 +12,7 @@ import numpy as np
 
 from .progress import Progress
 from .records import Passage
-from .windows import STRIDE, WORDS, owners, pooled, window_texts
+from .windows import STRIDE, WORDS, owners, window_texts
 
 
 class EmbedSettings(Protocol):
@@ -68,7 +68,7 @@ def embed_passages(
 
     meter = Progress("embedding passages", count, config.progress)
     batch = 16384 if ray is not None else 256  # a Ray job per batch: fewer, larger ones
-    computed = n = 0
+    computed = n = vectors_n = 0
     try:
         for part in _blocks(passages(), BLOCK):
             texts, counts = window_texts(part, config.windows)
@@ -78,7 +78,7 @@ def embed_passages(
             cache.get_or_compute(texts, compute, batch=batch, progress=scaled, fresh=fresh)
             meter.done(len(part) - scaled.passed)  # the cached ones
             new = len(set(owners(counts)[sorted(fresh)].tolist()))
-            computed, n = computed + new, n + len(part)
+            computed, n, vectors_n = computed + new, n + len(part), vectors_n + len(texts)
     finally:
         cache.close()
         if meter.count:
@@ -99,10 +99,10 @@ def embed_passages(
         # None: every language; ranking leaves other languages' queries to BM25.
         "languages": embedder.languages,
         "weights": weights_digest(embedder.path) if config.model == STATIC else None,
-        # A passage's vector: the mean of its windows' (index/windows.py), or its opening's.
+        # A vector per window of a passage (index/windows.py), or one of its opening.
         "windows": {"words": WORDS, "stride": STRIDE} if config.windows else None,
     }
-    vectors = Vectors(passages, count, embedder.dim, cache_dir, embedder.name, config.windows)
+    vectors = Vectors(passages, vectors_n, embedder.dim, cache_dir, embedder.name, config.windows)
     return vectors, meta, computed
 
 
@@ -110,7 +110,8 @@ def embed_passages(
 class Vectors:
     """The build's vectors, read back from the embedding cache (where embedding left
     every one of them) a block at a time, in passage order: FAISS takes them so, and
-    no build holds all its float vectors at once."""
+    no build holds all its float vectors at once.  With windows, a passage has a vector
+    per window, all under its id; ``count`` is the vectors'."""
 
     passages: Callable[[], Iterator[Passage]]
     count: int
@@ -130,7 +131,8 @@ class Vectors:
             for part in _blocks(self.passages(), BLOCK):
                 texts, counts = window_texts(part, self.windows)
                 vecs, _ = cache.get_or_compute(texts, lost)
-                yield np.fromiter((p.id for p in part), np.int64, len(part)), pooled(vecs, counts)
+                ids = np.fromiter((p.id for p in part), np.int64, len(part))
+                yield np.repeat(ids, counts), vecs
         finally:
             cache.close()
 

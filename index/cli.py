@@ -187,6 +187,8 @@ def stats(data_dir: Path, as_json: bool) -> None:
         "shards": len(m.get("shards", [])) or None,
         "dense_index": emb.get("index", "flat" if emb else None),
         "dense_bytes": sum(f.stat().st_size for part in parts for f in part.glob("**/dense.faiss")),
+        "dense_vectors": m.get("dense_vectors"),
+        "windows": emb.get("windows"),
     }
     if as_json:
         click.echo(json.dumps(info, indent=2))
@@ -204,8 +206,10 @@ def stats(data_dir: Path, as_json: bool) -> None:
         f"model     {info['model'] or 'none (BM25 only)'} ({info['dim'] or '-'} dims{runtime})"
     )
     if info["dense_index"]:
-        per = info["dense_bytes"] / max(1, info["passages"])
-        click.echo(f"vectors   {info['dense_index']}, {per:.0f} bytes per vector on disk")
+        n = info["dense_vectors"] or info["passages"]
+        per = info["dense_bytes"] / max(1, n)
+        windows = f", {n} windows of {info['passages']} passages" if info["windows"] else ""
+        click.echo(f"vectors   {info['dense_index']}, {per:.0f} bytes per vector on disk{windows}")
     click.echo(f"sources   {info['sources']} WARC file(s)")
     if info["shards"]:
         click.echo(f"shards    {info['shards']}")

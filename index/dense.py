@@ -189,9 +189,16 @@ class TorchExact:
 
 class DenseIndex:
     def __init__(
-        self, directory: Path, use_gpu: bool | None = None, torch_device: str | None = None
+        self,
+        directory: Path,
+        use_gpu: bool | None = None,
+        torch_device: str | None = None,
+        fanout: int = 1,
     ) -> None:
-        """``torch_device`` forces the torch path there ("cuda", or "cpu" to test it)."""
+        """``torch_device`` forces the torch path there ("cuda", or "cpu" to test it);
+        ``fanout``: vectors one id may have (windows of a passage): a search asks for
+        that many times ``k`` and keeps each id's best."""
+        self.fanout = max(1, fanout)
         faiss = _faiss()
         self._index = faiss.read_index(str(directory / FILENAME))
         self._torch: TorchExact | None = None
@@ -232,11 +239,15 @@ class DenseIndex:
     def search(self, query_vecs: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
         queries = np.ascontiguousarray(query_vecs, dtype=np.float32)
         searcher = self._torch if self._torch is not None else self._index
-        scores, ids = searcher.search(queries, k)
-        return [
-            [(int(i), float(s)) for i, s in zip(row_ids, row_s, strict=True) if i >= 0]
-            for row_ids, row_s in zip(ids, scores, strict=True)
-        ]
+        scores, ids = searcher.search(queries, k * self.fanout)
+        out = []
+        for row_ids, row_s in zip(ids, scores, strict=True):
+            best: dict[int, float] = {}  # best first, so an id's first score is its best
+            for i, s in zip(row_ids.tolist(), row_s.tolist(), strict=True):
+                if i >= 0 and i not in best:
+                    best[i] = float(s)
+            out.append(list(best.items())[:k])
+        return out
 
 
 def _torch_cuda() -> bool:

@@ -25,6 +25,8 @@ from .records import Passage
 from .store import PassageStore
 from .versions import read_manifest
 
+WINDOW_FANOUT = 4  # windows of one passage that can come next to each other in a result
+
 
 def check_counts(version: Path, manifest: dict[str, Any], counts: dict[str, int | None]) -> None:
     expected = manifest["passages"]
@@ -91,11 +93,19 @@ class Version(SharedEncoder):
             bm25 = BM25Index(path)
             counts: dict[str, int | None] = {"store": store.count(), "bm25": bm25.count()}
             dense = None
+            windows = bool((manifest.get("embedding") or {}).get("windows"))
             if manifest.get("embedding"):
-                dense = DenseIndex(path, use_gpu=use_gpu)
+                dense = DenseIndex(path, use_gpu=use_gpu, fanout=WINDOW_FANOUT if windows else 1)
                 counts["dense"] = dense.count()
         except Exception as e:
             raise IndexCorruptError(f"{path}: cannot open index ({e})") from None
+        if windows:  # a vector per window: as many as the build wrote, not one a passage
+            vectors = counts.pop("dense")
+            if vectors != manifest.get("dense_vectors"):
+                raise IndexCorruptError(
+                    f"{path.name}: dense index holds {vectors} vectors, manifest "
+                    f"{manifest.get('dense_vectors')}"
+                )
         check_counts(path, manifest, counts)
         return cls(path, manifest, store, bm25, dense)
 

@@ -5,14 +5,14 @@ mirrors 41 % of passages were longer, and 30 % of all their tokens never reached
 model.  With windows, a passage is read as several texts, every one with the passage's
 context (page title › headings) before its words: the first is ``passage_context`` itself
 (the model cuts it at its token limit, and the cache of a build without windows holds
-it), the others ``WORDS`` words every ``STRIDE`` words from word ``STRIDE`` on.  The
-passage's vector is the normalised mean of its windows' vectors, so the index keeps one
-vector a passage.
+it), the others ``WORDS`` words every ``STRIDE`` words from word ``STRIDE`` on.  Each
+window is a vector of the dense index under its passage's id, and a passage scores as its
+best window (``DenseIndex`` keeps an id's best hit), so no question about a passage's
+later words misses it and the opening keeps its weight.
 
-Not the default: on the full docs mirrors it raised the dense retriever on questions
-(docs-nl MRR@10 0.528 to 0.553) and the shipped pipeline on SQLite's keyword index (0.623
-to 0.643), but the shipped pipeline lost 0.013 on questions (0.648 to 0.635), which are
-what agents send, for 1.6x the embedding work.
+Not the default: over the full docs mirrors it made 1.6x the vectors for gains on keyword
+lookups (SQLite's keyword index 0.623 to 0.646 MRR@10) and none on questions (0.648 to
+0.649).  Averaging the windows into one vector instead cost questions 0.013.
 """
 
 from __future__ import annotations
@@ -49,16 +49,6 @@ def window_texts(passages: Sequence[Passage], enabled: bool = True) -> tuple[lis
         texts.extend(mine)
         counts.append(len(mine))
     return texts, counts
-
-
-def pooled(vecs: np.ndarray, counts: Sequence[int]) -> np.ndarray:
-    """One unit vector per passage: the mean of its ``counts[i]`` consecutive windows."""
-    if len(vecs) == len(counts):
-        return vecs  # one window each: the vectors are the passages' own
-    out = np.zeros((len(counts), vecs.shape[1]), dtype=np.float32)
-    np.add.at(out, owners(counts), vecs)
-    out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-    return out
 
 
 def owners(counts: Sequence[int]) -> np.ndarray:

@@ -175,5 +175,9 @@ def test_long_passages_are_embedded_whole_when_asked(tmp_path: Path) -> None:
     whole = build_index(BuildConfig(data, warcs=(warc,), workers=1, windows=True), DOMAINS)
     assert whole.version != first.version  # another setting: a new version
     assert (whole.passages, whole.embedded) == (2, 1)  # the short one was cached
-    emb = Surfer.open(data).index.manifest["embedding"]
-    assert emb["windows"] == {"words": WORDS, "stride": STRIDE}
+    index = Surfer.open(data).index
+    assert index.manifest["embedding"]["windows"] == {"words": WORDS, "stride": STRIDE}
+    assert index.manifest["dense_vectors"] == index.dense.count() == 4  # 1 + 3 windows
+    verify_version(whole.version)
+    (hits,) = index.dense_search(["where do the logs go"], 5)
+    assert len(hits) == 2 and len({i for i, _ in hits}) == 2  # each passage once

@@ -1,11 +1,14 @@
-"""Passages read whole by the embedder: windows after the opening, one mean vector each."""
+"""Passages read whole by the embedder: windows after the opening, each a vector of its
+passage, which scores as its best window."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
 from stepdr.index.records import Passage, passage_context
-from stepdr.index.windows import STRIDE, WORDS, pooled, window_texts, windows
+from stepdr.index.windows import STRIDE, WORDS, owners, window_texts, windows
 
 
 def _passage(words: int, title: str = "Guide", headings: tuple[str, ...] = ("Setup",)) -> Passage:
@@ -33,18 +36,27 @@ def test_every_word_of_a_long_passage_is_in_a_window_with_its_context() -> None:
     assert {f"w{i}" for i in range(STRIDE, 200)} <= later
 
 
-def test_pooled_vectors_are_unit_means_and_single_windows_unchanged() -> None:
+def test_windows_are_counted_per_passage() -> None:
     texts, counts = window_texts([_passage(30), _passage(130), _passage(40)])
     assert counts == [1, 2, 1] and len(texts) == 4
+    assert owners(counts).tolist() == [0, 1, 1, 2]
+
+
+def test_a_passage_scores_as_its_best_window_and_comes_once(tmp_path: Path) -> None:
+    from stepdr.index.dense import DenseIndex, write_dense
+
     rng = np.random.default_rng(3)
-    vecs = rng.normal(size=(4, 8)).astype(np.float32)
+    vecs = rng.normal(size=(6, 8)).astype(np.float32)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-    out = pooled(vecs, counts)
-    assert out.shape == (3, 8)
-    assert np.allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-6)
-    assert np.allclose(out[0], vecs[0]) and np.allclose(out[2], vecs[3])
-    mean = (vecs[1] + vecs[2]) / np.linalg.norm(vecs[1] + vecs[2])
-    assert np.allclose(out[1], mean, atol=1e-6)
+    ids = np.array([7, 7, 7, 8, 9, 9], dtype=np.int64)  # passage 7 has three windows
+    write_dense(tmp_path, ids, vecs, kind="flat")
+    index = DenseIndex(tmp_path, use_gpu=False, fanout=4)
+    for q in range(6):
+        (hits,) = index.search(vecs[q : q + 1], 3)
+        assert hits[0][0] == ids[q]  # a window finds its passage first
+        assert len({i for i, _ in hits}) == len(hits) == 3  # each passage once
+        best = {int(i): float(max(vecs[ids == i] @ vecs[q])) for i in set(ids.tolist())}
+        assert all(abs(s - best[i]) < 1e-5 for i, s in hits)  # at its best window's score
 
 
 def test_a_question_about_a_passages_tail_finds_it_by_meaning() -> None:
@@ -61,9 +73,9 @@ def test_a_question_about_a_passages_tail_finds_it_by_meaning() -> None:
     p = Passage(1, "web_1", "https://a.example/p", "a.example", "Server", ("Operation",), 0,
                 opening + tail, 1.0, 1, "2026-01-01")  # fmt: skip
     embedder = SentenceEmbedder(None)
-    texts, counts = window_texts([p])
+    texts, _ = window_texts([p])
     assert len(texts) > 1
-    whole = pooled(embedder.encode(texts), counts)[0]
-    opening_only = embedder.encode([passage_context(p)])[0]
     q = embedder.encode(["how do I start a new log file without stopping the server"])[0]
-    assert float(q @ whole) > float(q @ opening_only) + 0.05
+    best = max(float(q @ v) for v in embedder.encode(texts))
+    opening_only = float(q @ embedder.encode([passage_context(p)])[0])
+    assert best > opening_only + 0.05
