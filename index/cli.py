@@ -48,9 +48,9 @@ from .versions import IndexDir, read_manifest
 @click.option(
     "--embed-windows",
     is_flag=True,
-    help="Embed all of each passage (windows after its first 128 tokens, averaged): the "
-    "dense retriever finds more, keyword lookups gain, questions in words lose a little; "
-    "about 1.6x the embedding time.",
+    help="Embed all of each passage, not only its first 128 tokens: windows of it become "
+    "vectors of the passage, which scores as its best window. The dense retriever finds more "
+    "and keyword lookups gain; 1.6x the embedding time and the vectors.",
 )
 @click.option("--min-words", type=click.IntRange(min=1), default=40, show_default=True)
 @click.option("--max-words", type=click.IntRange(min=10), default=200, show_default=True)
