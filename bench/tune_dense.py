@@ -106,6 +106,7 @@ def dense_mrr(
 ) -> dict[str, float]:
     """Page-level MRR@10 of exact cosine search over ``passages``, per set."""
     from stepdr.index.embed import SentenceEmbedder
+    from stepdr.rank.evaluate import mrr
 
     embedder = SentenceEmbedder(model)
     vecs = embedder.encode([passage_context(p) for p in passages])
@@ -120,7 +121,7 @@ def dense_mrr(
                     pages.append(passages[i].url)
                 if len(pages) == 10:
                     break
-            total += 1.0 / (pages.index(url) + 1) if url in pages else 0.0
+            total += mrr(pages, {url: 1})
         out[name] = total / len(items)
     return out
 

@@ -240,6 +240,11 @@ class DenseIndex:
         queries = np.ascontiguousarray(query_vecs, dtype=np.float32)
         searcher = self._torch if self._torch is not None else self._index
         scores, ids = searcher.search(queries, k * self.fanout)
+        if self.fanout == 1:  # one vector an id: nothing to merge on this hot path
+            return [
+                [(int(i), float(s)) for i, s in zip(row_ids, row_s, strict=True) if i >= 0]
+                for row_ids, row_s in zip(ids, scores, strict=True)
+            ]
         out = []
         for row_ids, row_s in zip(ids, scores, strict=True):
             best: dict[int, float] = {}  # best first, so an id's first score is its best

@@ -80,8 +80,12 @@ def same_text_key(text: str) -> str:
     return hashlib.sha1(" ".join(tokens(text)).encode()).hexdigest()
 
 
+def section_of(p: Passage) -> str:
+    """Where a passage stands: its page title and its last two headings."""
+    return " › ".join((p.title, *p.headings[-2:]))
+
+
 def passage_context(p: Passage) -> str:
     """What the models see of a passage (the embedder at build time, a cross-encoder at
     query time): the passage in the context of its page and section."""
-    context = " › ".join((p.title, *p.headings[-2:]))
-    return f"{context}\n{p.text}"
+    return f"{section_of(p)}\n{p.text}"

@@ -29,11 +29,21 @@ WINDOW_FANOUT = 4  # windows of one passage that can come next to each other in 
 
 
 def check_counts(version: Path, manifest: dict[str, Any], counts: dict[str, int | None]) -> None:
+    """Each part holds what the manifest says: a row per passage, and the dense index the
+    vectors the build wrote (one a passage, or one a window with ``--embed-windows``)."""
     expected = manifest["passages"]
-    wrong = {k: v for k, v in counts.items() if v is not None and v != expected}
+    vectors = manifest.get("dense_vectors") or expected
+    wrong = {
+        k: v
+        for k, v in counts.items()
+        if v is not None and v != (vectors if k == "dense" else expected)
+    }
     if wrong:
         detail = ", ".join(f"{k} {v}" for k, v in wrong.items())
-        raise IndexCorruptError(f"{version.name}: counts disagree (manifest {expected}, {detail})")
+        raise IndexCorruptError(
+            f"{version.name}: counts disagree (manifest {expected} passages, {vectors} "
+            f"vectors; {detail})"
+        )
 
 
 def load_embedder(name: str, manifest: dict[str, Any]) -> Embedder:
@@ -93,19 +103,12 @@ class Version(SharedEncoder):
             bm25 = BM25Index(path)
             counts: dict[str, int | None] = {"store": store.count(), "bm25": bm25.count()}
             dense = None
-            windows = bool((manifest.get("embedding") or {}).get("windows"))
-            if manifest.get("embedding"):
-                dense = DenseIndex(path, use_gpu=use_gpu, fanout=WINDOW_FANOUT if windows else 1)
+            if emb := manifest.get("embedding"):
+                fanout = WINDOW_FANOUT if emb.get("windows") else 1
+                dense = DenseIndex(path, use_gpu=use_gpu, fanout=fanout)
                 counts["dense"] = dense.count()
         except Exception as e:
             raise IndexCorruptError(f"{path}: cannot open index ({e})") from None
-        if windows:  # a vector per window: as many as the build wrote, not one a passage
-            vectors = counts.pop("dense")
-            if vectors != manifest.get("dense_vectors"):
-                raise IndexCorruptError(
-                    f"{path.name}: dense index holds {vectors} vectors, manifest "
-                    f"{manifest.get('dense_vectors')}"
-                )
         check_counts(path, manifest, counts)
         return cls(path, manifest, store, bm25, dense)
 

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .records import Passage, passage_context
+from .records import Passage, passage_context, section_of
 
 WORDS = 70  # about 100 tokens of prose: a window and its context fit in 128
 STRIDE = 60  # 10 words of overlap, so no sentence is only ever read cut in two
@@ -33,7 +33,7 @@ def windows(p: Passage, enabled: bool = True) -> list[str]:
     words = p.text.split()
     if not enabled or len(words) <= STRIDE:
         return [first]
-    context = " › ".join((p.title, *p.headings[-2:]))
+    context = section_of(p)
     return [first] + [
         f"{context}\n{' '.join(words[start : start + WORDS])}"
         for start in range(STRIDE, len(words) - (WORDS - STRIDE), STRIDE)
