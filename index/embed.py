@@ -8,6 +8,7 @@ padding dominates the cost of mixed-length batches.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +25,23 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 # all-MiniLM-L6-v2 was trained on 128-token inputs; its config allows 256, which
 # costs twice the time on a CPU for text the model learnt to ignore.
 DEFAULT_MAX_TOKENS = 128
+
+
+def _not_unused_weights(record: logging.LogRecord) -> bool:
+    """Drop transformers' load report when all it lists is weights the model leaves
+    unused (MiniLM's checkpoint holds a ``position_ids`` buffer): it printed a table into
+    every search.  Missing or mismatched weights change the model, so they still show."""
+    text = record.getMessage()
+    if "LOAD REPORT" not in text:
+        return True
+    return any(status in text for status in ("MISSING", "MISMATCH", "CONVERSION"))
+
+
+def quiet_unused_weights() -> None:
+    """Install the filter on the logger transformers reports loading on (once)."""
+    logger = logging.getLogger("transformers.modeling_utils")
+    if _not_unused_weights not in logger.filters:
+        logger.addFilter(_not_unused_weights)
 
 
 class Embedder(Protocol):
@@ -86,6 +104,7 @@ class SentenceEmbedder:
         from sentence_transformers import SentenceTransformer
 
         transformers.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+        quiet_unused_weights()
         self.name, path = resolve_model(model)
         self.path = path
         self.languages = card_languages(path)

@@ -79,6 +79,9 @@ def export_onnx(path: Path, out: Path) -> Path:
     import torch
     from transformers import AutoModel, AutoTokenizer
 
+    from .embed import quiet_unused_weights
+
+    quiet_unused_weights()
     tok = AutoTokenizer.from_pretrained(str(path))
     # Eager attention traces the padding mask into the graph; the fused kernels may
     # drop it when the example batch has no padding, which silently breaks batches.

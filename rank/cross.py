@@ -45,10 +45,11 @@ class CrossEncoderReranker:
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import CrossEncoder
 
-        from stepdr.index.embed import pick_device
+        from stepdr.index.embed import pick_device, quiet_unused_weights
 
         self.name = path.name
         self.batch_size = batch_size
+        quiet_unused_weights()
         self._model: Any = CrossEncoder(str(path), device=pick_device(device))
         self._lock = threading.Lock()
 
